@@ -1,0 +1,160 @@
+"""Readers that turn files into a :class:`~polytopic.corpus.Corpus`.
+
+Formats: JSON lines (optionally gzipped), CSV, and a folder of ``.txt`` files. A JSON
+object's text field may be a string or a ``{language: text}`` mapping (the layout of
+``shared/data/debian``); an image field holds a path relative to the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+from polytopic.corpus import Corpus
+from polytopic.errors import CorpusError
+
+DEMO_CORPUS = "debian-demo.jsonl.gz"
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _json_records(path: Path) -> Iterator[tuple[int, dict]]:
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorpusError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            if not isinstance(record, dict):
+                raise CorpusError(f"{path}:{number}: each line must be a JSON object")
+            yield number, record
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, dict]]:
+    with _open_text(path) as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            yield number, row
+
+
+def _build(
+    records: Iterator[tuple[int, dict]],
+    source: Path,
+    text_field: str,
+    id_field: str | None,
+    language: str,
+    language_field: str | None,
+    image_field: str | None,
+    label_fields: Sequence[str] | None,
+) -> Corpus:
+    items, ids, images, rows = [], [], [], []
+    reserved = {text_field, id_field, language_field, image_field}
+    for number, record in records:
+        if text_field not in record:
+            raise CorpusError(f"{source}:{number}: no field {text_field!r} (set text_field)")
+        text = record[text_field]
+        if isinstance(text, str):
+            lang = record.get(language_field) if language_field else language
+            if not lang:
+                raise CorpusError(f"{source}:{number}: empty language field {language_field!r}")
+            text = {str(lang): text}
+        elif not isinstance(text, dict):
+            raise CorpusError(f"{source}:{number}: {text_field!r} must be a string or a {{language: text}} object")
+        items.append(text)
+        ids.append(str(record[id_field]) if id_field and id_field in record else str(len(ids)))
+        image = record.get(image_field) if image_field else None
+        images.append(str((source.parent / image).resolve()) if image else None)
+        rows.append(record)
+    if not items:
+        raise CorpusError(f"{source}: no documents found")
+    names = label_fields if label_fields is not None else sorted(
+        {k for r in rows for k in r} - reserved
+    )
+    labels = {name: [r.get(name) for r in rows] for name in names}
+    return Corpus(items, ids=ids, images=images, labels=labels)
+
+
+def read_jsonl(
+    path: str | Path,
+    text_field: str = "text",
+    id_field: str | None = "id",
+    language: str = "en",
+    language_field: str | None = None,
+    image_field: str | None = None,
+    label_fields: Sequence[str] | None = None,
+) -> Corpus:
+    """Read one JSON object per line (``.jsonl`` or ``.jsonl.gz``).
+
+    ``language_field`` names a per-document language for string texts (otherwise
+    ``language``). ``label_fields`` None keeps every other top-level field as a label.
+    """
+    path = _existing(path)
+    return _build(_json_records(path), path, text_field, id_field, language,
+                  language_field, image_field, label_fields)
+
+
+def read_csv(
+    path: str | Path,
+    text_field: str = "text",
+    id_field: str | None = "id",
+    language: str = "en",
+    language_field: str | None = None,
+    image_field: str | None = None,
+    label_fields: Sequence[str] | None = None,
+) -> Corpus:
+    """Read a CSV file with a header row; one document per row."""
+    path = _existing(path)
+    return _build(_csv_records(path), path, text_field, id_field, language,
+                  language_field, image_field, label_fields)
+
+
+def read_text_folder(path: str | Path, language: str = "en", pattern: str = "*.txt") -> Corpus:
+    """Read every ``pattern`` file under a folder (recursively, sorted) as one document;
+    the id is the path relative to the folder."""
+    root = _existing(path)
+    files = sorted(p for p in root.rglob(pattern) if p.is_file())
+    if not files:
+        raise CorpusError(f"{root}: no files matching {pattern!r}")
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in files]
+    return Corpus(texts, language=language, ids=[str(p.relative_to(root)) for p in files])
+
+
+def read_corpus(path: str | Path, **options) -> Corpus:
+    """Read ``path`` by its kind: a folder of text files, ``.csv``, or JSON lines."""
+    path = _existing(path)
+    if path.is_dir():
+        allowed = {"language", "pattern"}
+        return read_text_folder(path, **{k: v for k, v in options.items() if k in allowed})
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".csv"):
+        return read_csv(path, **options)
+    if name.endswith((".jsonl", ".json", ".ndjson")):
+        return read_jsonl(path, **options)
+    raise CorpusError(f"{path}: unknown corpus format; use .jsonl[.gz], .csv or a folder of .txt files")
+
+
+def demo_corpus_path() -> Path:
+    """Path of the bundled demo corpus: 2,000 Debian package descriptions (en, with
+    de/fr/it translations where Debian has them) and their ``section`` labels."""
+    return Path(str(resources.files("polytopic") / "data" / DEMO_CORPUS))
+
+
+def load_demo() -> Corpus:
+    return read_jsonl(demo_corpus_path())
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"{path}: no such file or folder")
+    return path

@@ -1,0 +1,140 @@
+"""The encoder contract: texts in, one float32 vector per text out, cached by content."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from polytopic.encoders.cache import VectorCache, default_cache_dir, text_key
+from polytopic.errors import EncoderError
+
+logger = logging.getLogger(__name__)
+
+
+class Encoder(ABC):
+    """Maps texts to fixed-size vectors.
+
+    Subclasses implement :meth:`_encode_batch` (one forward pass) and say who they are
+    through :attr:`identity`; this class adds de-duplication, length-sorted batching,
+    a progress bar, the on-disk cache and the checks on what comes back.
+
+    Parameters
+    ----------
+    batch_size : int
+        Texts per forward pass.
+    sort_by_length : bool
+        Batch texts of similar length together (less padding); the output order is
+        always the input order.
+    cache_dir : str, Path, or False
+        Where vectors are cached (default :func:`default_cache_dir`); False disables.
+    progress : bool
+        Show a progress bar while encoding.
+    """
+
+    #: Short name used in configs and the CLI (the registry key or the model path).
+    name: str
+
+    def __init__(self, batch_size: int = 64, sort_by_length: bool = True,
+                 cache_dir: str | Path | bool | None = None, progress: bool = True):
+        if batch_size < 1:
+            raise EncoderError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.sort_by_length = sort_by_length
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self._cache: VectorCache | None = None
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """A string that changes whenever the vectors would (model weights, pooling,
+        normalisation, window): the cache key's first half."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of each vector."""
+
+    @abstractmethod
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Vectors of one batch, shape (len(texts), dimension)."""
+
+    def _lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """Sort key for batching; subclasses with a tokenizer count tokens instead."""
+        return np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+
+    @property
+    def cache(self) -> VectorCache | None:
+        if self.cache_dir is False:
+            return None
+        if self._cache is None:
+            directory = default_cache_dir() if self.cache_dir in (None, True) else Path(self.cache_dir)
+            self._cache = VectorCache(directory / "vectors", self.identity, self.dimension)
+        return self._cache
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts``, shape (n_texts, dimension), float32, in input order.
+
+        Each distinct text is encoded once; texts already in the cache are read back.
+        """
+        if isinstance(texts, str):
+            raise EncoderError("encode takes a sequence of texts, not a single string")
+        texts = list(texts)
+        if not all(isinstance(t, str) for t in texts):
+            raise EncoderError("every input to encode must be a string")
+        unique, inverse = np.unique(np.array(texts, dtype=object), return_inverse=True) if texts else ([], [])
+        unique = list(unique)
+        keys = [text_key(t) for t in unique]
+        cache = self.cache
+        if cache is not None:
+            vectors, found = cache.get(keys)
+        else:
+            vectors = np.zeros((len(unique), self.dimension), dtype=np.float32)
+            found = np.zeros(len(unique), dtype=bool)
+        missing = np.flatnonzero(~found)
+        if missing.size:
+            logger.info("encoding %d texts with %s (%d from cache)", missing.size, self.name, found.sum())
+            # Each batch goes to the cache as soon as it is done: an interrupted run
+            # keeps what it encoded.
+            for rows, batch in self._batches([unique[i] for i in missing]):
+                vectors[missing[rows]] = batch
+                if cache is not None:
+                    cache.put([keys[i] for i in missing[rows]], batch)
+        return vectors[np.asarray(inverse, dtype=np.int64)] if texts else vectors
+
+    def _batches(self, texts: list[str]):
+        """Yield (positions, vectors) per forward pass, longest texts first when sorting."""
+        order = np.argsort(-self._lengths(texts), kind="stable") if self.sort_by_length else np.arange(len(texts))
+        bar = tqdm(total=len(texts), desc=f"encoding ({self.name})", unit="doc",
+                   disable=not self.progress, leave=False)
+        with bar:
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                yield idx, self._checked(self._encode_batch([texts[i] for i in idx]), len(idx))
+                bar.update(len(idx))
+
+    def _checked(self, batch: np.ndarray, n: int) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.shape != (n, self.dimension):
+            raise EncoderError(f"{self.name} returned shape {batch.shape}, expected {(n, self.dimension)}")
+        if not np.isfinite(batch).all():
+            raise EncoderError(f"{self.name} returned NaN or infinite values")
+        return batch
+
+
+def check_embeddings(embeddings, n_rows: int, dimension: int | None = None) -> np.ndarray:
+    """Validate user-supplied vectors: 2-D, one row per document, finite."""
+    array = np.asarray(embeddings, dtype=np.float32)
+    if array.ndim != 2 or array.shape[0] != n_rows:
+        raise EncoderError(f"embeddings must have shape ({n_rows}, dim); got {array.shape}")
+    if dimension is not None and array.shape[1] != dimension:
+        raise EncoderError(f"embeddings have dimension {array.shape[1]}, the model expects {dimension}")
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).any(axis=1).sum())
+        raise EncoderError(f"embeddings contain NaN or infinite values in {bad} rows")
+    return array

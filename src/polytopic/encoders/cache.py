@@ -1,0 +1,93 @@
+"""On-disk cache of vectors, keyed by the encoder's identity and the text's hash.
+
+One SQLite file per encoder identity, so a second ``fit`` on the same corpus — with
+another model or topic count — reads its vectors back instead of re-encoding. SQLite
+gives atomic writes and safe concurrent readers with nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from polytopic.errors import EncoderError
+
+_CHUNK = 900  # stays under SQLite's default limit of host parameters per statement
+
+
+def default_cache_dir() -> Path:
+    """``$POLYTOPIC_CACHE_DIR``, else ``$XDG_CACHE_HOME/polytopic``, else ``~/.cache/polytopic``."""
+    if os.environ.get("POLYTOPIC_CACHE_DIR"):
+        return Path(os.environ["POLYTOPIC_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "polytopic"
+
+
+def text_key(text: str) -> bytes:
+    """Content key of one input: SHA-1 of its UTF-8 bytes (20 bytes)."""
+    return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+class VectorCache:
+    """Vectors of one encoder, stored as ``dtype`` rows of length ``dimension``."""
+
+    def __init__(self, directory: str | Path, identity: str, dimension: int, dtype: str = "float32"):
+        self.identity = identity
+        self.dimension = int(dimension)
+        self.dtype = np.dtype(dtype)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+        self.path = directory / f"{name}.sqlite"
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)")
+        self._check_meta()
+
+    def _check_meta(self) -> None:
+        expected = {"identity": self.identity, "dimension": str(self.dimension), "dtype": self.dtype.str}
+        stored = dict(self._db.execute("SELECT key, value FROM meta"))
+        if not stored:
+            with self._db:
+                self._db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
+        elif stored != expected:
+            raise EncoderError(
+                f"the cache file {self.path} belongs to another encoder ({stored}); delete it "
+                "or use another cache directory"
+            )
+
+    def get(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for ``keys`` (zeros where absent) and a boolean mask of the found ones."""
+        out = np.zeros((len(keys), self.dimension), dtype=self.dtype)
+        found = np.zeros(len(keys), dtype=bool)
+        position = {k: i for i, k in enumerate(keys)}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                i = position[key]
+                out[i] = np.frombuffer(blob, dtype=self.dtype)
+                found[i] = True
+        return out, found
+
+    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=self.dtype)
+        if vectors.shape != (len(keys), self.dimension):
+            raise EncoderError(f"expected vectors of shape {(len(keys), self.dimension)}, got {vectors.shape}")
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                ((k, v.tobytes()) for k, v in zip(keys, vectors)),
+            )
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

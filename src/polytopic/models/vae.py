@@ -1,0 +1,149 @@
+"""The variational core shared by ProdLDA, CombinedTM and ZeroShotTM (and later M3L).
+
+Pure ``nn.Module``s, no training logic:
+
+- :class:`InferenceNetwork` — q(θ | x) as a logistic normal, from a bag of words, a
+  sentence embedding, or both (Srivastava & Sutton 2017; Bianchi et al. 2021a/b).
+- :class:`LogisticNormalPrior` — the Laplace approximation of a Dirichlet prior in the
+  softmax basis (Srivastava & Sutton 2017, Eq. 2), learnable as in CTM.
+- :class:`ProductOfExpertsDecoder` — ProdLDA's decoder: softmax(BN(θ β)) over words.
+- :class:`TopicVAE` — puts them together and computes the negated ELBO per document.
+
+Names follow the papers inside the maths (θ document-topic, β topic-word).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ACTIVATIONS = {"softplus": nn.Softplus, "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+
+
+class InferenceNetwork(nn.Module):
+    """Encoder of the VAE: inputs → hidden layers → (μ, log σ²) of a logistic normal.
+
+    Parameters
+    ----------
+    bow_size : int
+        Vocabulary size when the bag of words is an input (ProdLDA, CombinedTM), else 0.
+    embedding_size : int
+        Sentence-embedding size when it is an input (CombinedTM, ZeroShotTM), else 0.
+        With both inputs the embedding is first mapped to ``bow_size`` units and
+        concatenated to the bag of words, as in CombinedTM (Bianchi et al. 2021a).
+    n_topics : int
+    hidden_sizes : sequence of int
+        Widths of the hidden layers (paper §4: two layers of 100).
+    activation : str
+        Key of :data:`ACTIVATIONS` (paper: softplus).
+    dropout : float
+        Dropout on the last hidden layer (paper: 0.2).
+    """
+
+    def __init__(self, bow_size: int, embedding_size: int, n_topics: int,
+                 hidden_sizes: Sequence[int] = (100, 100), activation: str = "softplus",
+                 dropout: float = 0.2):
+        super().__init__()
+        if bow_size == 0 and embedding_size == 0:
+            raise ValueError("the inference network needs a bag of words, an embedding, or both")
+        self.uses_bow = bow_size > 0
+        self.uses_embedding = embedding_size > 0
+        self.adapt_embedding = (
+            nn.Linear(embedding_size, bow_size) if self.uses_bow and self.uses_embedding else None
+        )
+        width = bow_size * (1 + self.uses_embedding) if self.uses_bow else embedding_size
+        layers: list[nn.Module] = []
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+            width = size
+        self.hidden = nn.Sequential(*layers, nn.Dropout(dropout))
+        self.mean = nn.Linear(width, n_topics)
+        self.log_variance = nn.Linear(width, n_topics)
+        # Batch normalisation without affine parameters on both heads, as in ProdLDA/CTM:
+        # it keeps the posterior from collapsing onto the prior early in training.
+        self.mean_norm = nn.BatchNorm1d(n_topics, affine=False)
+        self.log_variance_norm = nn.BatchNorm1d(n_topics, affine=False)
+
+    def forward(self, bow: torch.Tensor | None, embedding: torch.Tensor | None):
+        if self.uses_bow and self.uses_embedding:
+            x = torch.cat((bow, self.adapt_embedding(embedding)), dim=1)
+        else:
+            x = bow if self.uses_bow else embedding
+        h = self.hidden(x)
+        return self.mean_norm(self.mean(h)), self.log_variance_norm(self.log_variance(h))
+
+
+class LogisticNormalPrior(nn.Module):
+    """Laplace approximation of Dirichlet(α) in the softmax basis (Srivastava & Sutton
+    2017, Eq. 2): μ_k = log α_k − mean_i log α_i and
+    σ²_k = (1/α_k)(1 − 2/K) + (1/K²) Σ_i 1/α_i. With α = 1: μ = 0, σ² = 1 − 1/K."""
+
+    def __init__(self, n_topics: int, alpha: float = 1.0, learnable: bool = True):
+        super().__init__()
+        log_alpha = torch.full((n_topics,), float(alpha)).log()
+        mean = log_alpha - log_alpha.mean()
+        inv = 1.0 / log_alpha.exp()
+        variance = inv * (1 - 2.0 / n_topics) + inv.sum() / n_topics**2
+        self.mean = nn.Parameter(mean, requires_grad=learnable)
+        self.variance = nn.Parameter(variance, requires_grad=learnable)
+
+    def kl(self, mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+        """KL(q ‖ prior) of diagonal Gaussians per row, shape (batch,)."""
+        ratio = (log_variance.exp() / self.variance).sum(1)
+        mahalanobis = ((self.mean - mean) ** 2 / self.variance).sum(1)
+        log_det = self.variance.log().sum() - log_variance.sum(1)
+        return 0.5 * (ratio + mahalanobis - mean.shape[1] + log_det)
+
+
+class ProductOfExpertsDecoder(nn.Module):
+    """ProdLDA's decoder: p(w | θ) = softmax(BN(θ β)) (Srivastava & Sutton 2017, §3.3).
+
+    β (n_topics × vocabulary) holds unnormalised topic-word weights; the topic-word
+    distribution reported to users is softmax(β) per row.
+    """
+
+    def __init__(self, n_topics: int, vocabulary_size: int, dropout: float = 0.2):
+        super().__init__()
+        self.beta = nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_topics, vocabulary_size)))
+        self.norm = nn.BatchNorm1d(vocabulary_size, affine=False)
+        self.drop_theta = nn.Dropout(dropout)
+
+    def forward(self, theta: torch.Tensor) -> torch.Tensor:
+        """Log word probabilities, shape (batch, vocabulary)."""
+        return F.log_softmax(self.norm(self.drop_theta(theta) @ self.beta), dim=1)
+
+
+class TopicVAE(nn.Module):
+    """Inference network + prior + decoder; the negated ELBO of one batch."""
+
+    def __init__(self, bow_size: int, embedding_size: int, n_topics: int, vocabulary_size: int,
+                 hidden_sizes: Sequence[int], activation: str, dropout: float, learn_priors: bool):
+        super().__init__()
+        self.inference = InferenceNetwork(bow_size, embedding_size, n_topics, hidden_sizes, activation, dropout)
+        self.prior = LogisticNormalPrior(n_topics, learnable=learn_priors)
+        self.decoder = ProductOfExpertsDecoder(n_topics, vocabulary_size, dropout)
+
+    def loss(self, bow: torch.Tensor, embedding: torch.Tensor | None) -> torch.Tensor:
+        """Negated ELBO per document, shape (batch,): KL(q(θ|x) ‖ p(θ)) plus the
+        reconstruction loss −Σ_w n_w log p(w | θ) with one reparameterised sample."""
+        mean, log_variance = self.inference(bow if self.inference.uses_bow else None, embedding)
+        z = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
+        log_word = self.decoder(F.softmax(z, dim=1))
+        reconstruction = -(bow * log_word).sum(1)
+        return self.prior.kl(mean, log_variance) + reconstruction
+
+    @torch.no_grad()
+    def doc_topic(self, bow: torch.Tensor | None, embedding: torch.Tensor | None,
+                  noise: torch.Tensor) -> torch.Tensor:
+        """Mean of softmax(μ + σ ε_s) over the S rows of ``noise`` (S × K), shape (batch, K).
+
+        The same S noise vectors serve every document, so a document's distribution does
+        not depend on its batch, its position, or the batch size.
+        """
+        mean, log_variance = self.inference(bow, embedding)
+        std = (0.5 * log_variance).exp()
+        samples = mean.unsqueeze(1) + std.unsqueeze(1) * noise.unsqueeze(0)
+        return F.softmax(samples, dim=2).mean(1)

@@ -1,0 +1,212 @@
+"""Tokenisation, stopwords and the bag-of-words vocabulary of one language.
+
+The unprocessed text goes to the encoder (as in CTM, Bianchi et al. 2021); what this
+module produces — a bag-of-words over the N most frequent words — is what the topic
+decoder reconstructs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import stopwordsiso
+
+from polytopic.errors import CorpusError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+# A token is a maximal run of letters and digits (Unicode-aware): apostrophes, hyphens
+# and underscores separate tokens ("l'application" -> "l", "application").
+_TOKEN = re.compile(r"[^\W_]+")
+
+DEFAULT_VOCABULARY_SIZE = 2000  # Zosa & Pivovarova §4.1; Meng et al. keep the same order
+
+
+def iso_stopwords(language: str) -> frozenset[str]:
+    """The stopword list of ``language`` (ISO 639-1) from the ``stopwordsiso`` package.
+
+    Raises
+    ------
+    CorpusError
+        If the package has no list for the code (an unknown or unsupported language).
+    """
+    if not isinstance(language, str) or not stopwordsiso.has_lang(language):
+        raise CorpusError(
+            f"unknown language code {language!r}: no stopword list for it. Use an ISO 639-1 "
+            "code such as 'en', 'de', 'fr', or pass stopwords=[] (or your own list) to "
+            "tokenise without one."
+        )
+    return frozenset(stopwordsiso.stopwords(language))
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Lower-casing, Unicode-aware word tokeniser with a stopword filter.
+
+    Parameters
+    ----------
+    language : str
+        ISO 639-1 code; selects the stopword list when ``stopwords`` is None.
+    stopwords : iterable of str, optional
+        Words to drop. None takes ``stopwordsiso``'s list for ``language``; an empty
+        list keeps every word.
+    min_length : int
+        Shorter tokens are dropped (default 2: single letters carry no topic).
+    """
+
+    language: str = "en"
+    stopwords: frozenset[str] | None = None
+    min_length: int = 2
+    lowercase: bool = True
+
+    def __post_init__(self) -> None:
+        words = iso_stopwords(self.language) if self.stopwords is None else self.stopwords
+        object.__setattr__(self, "stopwords", frozenset(w.lower() for w in words))
+        if self.min_length < 1:
+            raise ParameterError(f"min_length must be >= 1, got {self.min_length}")
+
+    def tokenize(self, text: str) -> list[str]:
+        """Tokens of one text, in order, stopwords and pure numbers removed."""
+        if self.lowercase:
+            text = text.lower()
+        stop = self.stopwords
+        return [
+            t
+            for t in _TOKEN.findall(text)
+            if len(t) >= self.min_length and t not in stop and not t.isdigit()
+        ]
+
+    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.tokenize(t) for t in texts]
+
+    def to_dict(self) -> dict:
+        return {
+            "language": self.language,
+            "stopwords": sorted(self.stopwords),
+            "min_length": self.min_length,
+            "lowercase": self.lowercase,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Tokenizer":
+        return cls(
+            language=data["language"],
+            stopwords=frozenset(data["stopwords"]),
+            min_length=int(data["min_length"]),
+            lowercase=bool(data["lowercase"]),
+        )
+
+
+def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | None = None):
+    """Document-term counts as CSR (float32) and the word index used.
+
+    With ``index`` None a new index is grown from the tokens (first-seen order);
+    otherwise tokens outside ``index`` are ignored.
+    """
+    grow = index is None
+    index = {} if grow else index
+    indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
+    columns: list[int] = []
+    for i, tokens in enumerate(token_lists):
+        if grow:
+            columns.extend(index.setdefault(t, len(index)) for t in tokens)
+        else:
+            columns.extend(index[t] for t in tokens if t in index)
+        indptr[i + 1] = len(columns)
+    cols = np.asarray(columns, dtype=np.int64)
+    data = np.ones(len(cols), dtype=np.float32)
+    matrix = sp.csr_matrix((data, cols, indptr), shape=(len(token_lists), len(index)))
+    matrix.sum_duplicates()  # merges repeated tokens into counts, sorts indices
+    return matrix, index
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words a topic model reconstructs, with the tokeniser that produced them.
+
+    Build it with :meth:`fit`; :meth:`bag_of_words` maps any texts of the same language
+    onto it, so a model applied to new documents always sees the training shape.
+    """
+
+    words: tuple[str, ...]
+    tokenizer: Tokenizer
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.words)) != len(self.words):
+            raise CorpusError("vocabulary words must be unique")
+        object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
+
+    @property
+    def language(self) -> str:
+        return self.tokenizer.language
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._index
+
+    def index(self, word: str) -> int:
+        return self._index[word]
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        tokenizer: Tokenizer,
+        size: int = DEFAULT_VOCABULARY_SIZE,
+        min_df: int = 2,
+        max_df: float = 1.0,
+    ) -> "Vocabulary":
+        """Keep the ``size`` most frequent words (corpus term frequency).
+
+        Candidates must occur in at least ``min_df`` documents and in at most a share
+        ``max_df`` of them. Ties are broken alphabetically so the result is
+        deterministic. If fewer candidates exist than ``size``, all are kept and a
+        warning says how many.
+        """
+        if size < 1:
+            raise ParameterError(f"vocabulary size must be >= 1, got {size}")
+        if min_df < 1:
+            raise ParameterError(f"min_df must be >= 1, got {min_df}")
+        if not 0.0 < max_df <= 1.0:
+            raise ParameterError(f"max_df must be in (0, 1], got {max_df}")
+        counts, index = count_matrix(tokenizer.tokenize_many(texts))
+        words = np.array(sorted(index, key=index.__getitem__), dtype=object)
+        term_freq = np.asarray(counts.sum(axis=0)).ravel()
+        doc_freq = np.bincount(counts.indices, minlength=len(words))
+        keep = (doc_freq >= min_df) & (doc_freq <= max_df * counts.shape[0])
+        candidates = np.flatnonzero(keep)
+        if len(candidates) == 0:
+            raise CorpusError(
+                f"no word of language {tokenizer.language!r} occurs in >= {min_df} documents "
+                f"(of {counts.shape[0]}) after stopword removal: the corpus is too small or "
+                "empty; lower min_df or add documents."
+            )
+        if len(candidates) < size:
+            logger.warning(
+                "vocabulary size %d requested, but the %s corpus has only %d words with "
+                "document frequency >= %d; keeping all %d",
+                size, tokenizer.language, len(candidates), min_df, len(candidates),
+            )
+        order = sorted(candidates, key=lambda j: (-term_freq[j], words[j]))[:size]
+        return cls(words=tuple(words[order]), tokenizer=tokenizer)
+
+    def bag_of_words(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts of this vocabulary's words in each text, shape (n_texts, len(self))."""
+        matrix, _ = count_matrix(self.tokenizer.tokenize_many(texts), self._index)
+        matrix.resize((len(texts), len(self.words)))
+        return matrix
+
+    def to_dict(self) -> dict:
+        return {"words": list(self.words), "tokenizer": self.tokenizer.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocabulary":
+        return cls(words=tuple(data["words"]), tokenizer=Tokenizer.from_dict(data["tokenizer"]))
