@@ -171,7 +171,9 @@ class _VAETopicModel(TopicModel):
             order = rng.permutation(len(data))
             n_val = max(2, int(round(self.validation_split * len(data))))
             validation, data = data.subset(order[:n_val]), data.subset(order[n_val:])
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.99))
+        # fused: one kernel per step for all parameters instead of ~10 per tensor
+        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate,
+                                     betas=(self.momentum, 0.99), fused=True)
         return train(
             network, network.loss, data, epochs=self.epochs, batch_size=self.batch_size,
             optimizer=optimizer, rng=rng, validation=validation, patience=self.patience,
