@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polytopic.errors import MetricError
+from polytopic.metrics.checks import word_lists
 from polytopic.metrics.cooccurrence import CooccurrenceCounts, reference_texts
 
 logger = logging.getLogger(__name__)
@@ -209,7 +210,8 @@ def coherence(
     window_size = recipe.window_size if window_size is None else window_size
     topics = _check_topics(topics, top_n)
     reference = reference_texts(texts, language)
-    skipped = {k: reference.missing(words) for k, words in enumerate(topics)}
+    absent = set(reference.missing(w for words in topics for w in words))
+    skipped = {k: [w for w in words if w in absent] for k, words in enumerate(topics)}
     skipped = {k: words for k, words in skipped.items() if words}
     if skipped:
         message = f"{sum(map(len, skipped.values()))} topic words are not in the reference texts: " + "; ".join(
@@ -220,7 +222,7 @@ def coherence(
         logger.warning("%s (skipped)", message)
     kept = [[w for w in words if w not in skipped.get(k, ())] for k, words in enumerate(topics)]
     counts = reference.counts({w for words in kept for w in words}, window_size)
-    per_topic = np.array([_score(words, counts, recipe) for words in kept])
+    per_topic = np.array([_score(joint, marginal, counts.n_windows, recipe) for joint, marginal in _topic_counts(kept, counts)])
     undefined = np.flatnonzero(np.isnan(per_topic))
     if undefined.size == per_topic.size:
         raise MetricError(f"no topic has a defined {measure} coherence (each needs 2 words present in the reference)")
@@ -231,31 +233,34 @@ def coherence(
                            counts.n_windows, skipped)
 
 
-def _score(words: list[str], counts: CooccurrenceCounts, recipe: Measure) -> float:
-    """Aggregated (arithmetic mean) confirmation of one topic's segments."""
-    if len(words) < 2:
+def _topic_counts(topics: list[list[str]], counts: CooccurrenceCounts):
+    """Each topic's (n x n) joint counts and (n,) marginal counts, gathered from the
+    sparse counts in one indexing operation."""
+    index = [counts.index(words) for words in topics]
+    rows = np.concatenate([np.repeat(i, i.size) for i in index])
+    cols = np.concatenate([np.tile(i, i.size) for i in index])
+    joint = np.asarray(counts.cooccurrences[rows, cols]).ravel()
+    blocks = np.split(joint, np.cumsum([i.size ** 2 for i in index])[:-1])
+    return [(block.reshape(i.size, i.size), counts.occurrences[i]) for block, i in zip(blocks, index)]
+
+
+def _score(joint: np.ndarray, marginal: np.ndarray, n_windows: int, recipe: Measure) -> float:
+    """Aggregated (arithmetic mean) confirmation of one topic's segments; NaN for
+    fewer than two words."""
+    if marginal.size < 2:
         return float("nan")
-    index = counts.index(words)
-    joint = counts.cooccurrences[index][:, index].toarray()
-    prime, star = recipe.segmentation(len(words))
-    return float(np.mean(recipe.confirmation(joint, counts.occurrences[index], counts.n_windows, prime, star)))
+    prime, star = recipe.segmentation(marginal.size)
+    return float(np.mean(recipe.confirmation(joint, marginal, n_windows, prime, star)))
 
 
 def _check_topics(topics, top_n: int) -> list[list[str]]:
     if not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 2:
         raise MetricError(f"top_n must be an integer >= 2, got {top_n!r}")
-    if isinstance(topics, str) or len(topics) == 0:
-        raise MetricError("topics must be a non-empty list of word lists")
-    checked = []
-    for k, words in enumerate(topics):
-        if isinstance(words, str) or not all(isinstance(w, str) for w in words):
-            raise MetricError(f"topic {k} must be a list of words (str), got {words!r:.60}")
-        words = list(words)[:top_n]
-        if not words:
-            raise MetricError(f"topic {k} is empty")
+    checked = [words[:top_n] for words in word_lists(topics)]
+    for k, words in enumerate(checked):
         if len(set(words)) < len(words):
             raise MetricError(f"topic {k} lists a word more than once: {words}")
-        if len(words) < top_n:
-            logger.warning("topic %d has %d words, fewer than top_n=%d; scored on those", k, len(words), top_n)
-        checked.append(words)
+    short = [k for k, words in enumerate(checked) if len(words) < top_n]
+    if short:
+        logger.warning("topics %s have fewer than top_n=%d words; scored on those", short[:10], top_n)
     return checked
