@@ -28,7 +28,8 @@ import logging
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from collections import defaultdict
+from itertools import chain, count
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,21 +75,20 @@ class CooccurrenceCounts:
 
 
 class ReferenceTexts:
-    """Tokenised reference texts with the counts computed on them, cached.
+    """Tokenised reference texts as one array of token ids, with cached counts.
 
-    Build it once per reference corpus and pass it to every coherence call. The texts
-    are scanned once for all the words asked so far (one dictionary lookup per token,
-    in C); counts for a window size are computed for those words and reused by every
-    later call whose words were already counted (other measures with the same window,
-    other models sharing the words). New words cost one new scan and count. Only topic
-    words are counted, so memory grows with the number of topic words and their
-    occurrences, never with the corpus vocabulary.
+    Build it once per reference corpus (the counterpart of the gensim ``Dictionary``
+    that ``CoherenceModel`` takes) and pass it to every coherence call: counts for a
+    window size are computed for the words asked and reused by every later call whose
+    words were already counted (other measures with the same window, other models
+    sharing the words); new words cost one new count, with no pass over the texts in
+    Python. Only topic words are counted, so the counts grow with the number of topic
+    words, never with the corpus vocabulary.
 
     Parameters
     ----------
     texts : sequence of sequence of str
         Already-tokenised documents, as gensim's ``CoherenceModel(texts=...)`` takes.
-        They are read again when new words are asked for: do not modify them.
     """
 
     def __init__(self, texts: Sequence[Sequence[str]]) -> None:
@@ -98,68 +98,60 @@ class ReferenceTexts:
             )
         if len(texts) == 0:
             raise MetricError("the reference corpus is empty: give at least one document")
-        self.texts = texts
         self.lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.starts = np.cumsum(self.lengths) - self.lengths
-        self.words: tuple[str, ...] = ()  # every word scanned for so far
-        self._positions = np.zeros(0, dtype=np.int64)  # token positions of those words
-        self._position_words = np.zeros(0, dtype=np.int64)  # which word is at each
+        # One dictionary lookup per token, in C: an unseen word takes the next id.
+        vocabulary = defaultdict(count().__next__)
+        self.token_ids = np.fromiter(map(vocabulary.__getitem__, chain.from_iterable(texts)),
+                                     dtype=np.int32, count=int(self.lengths.sum()))
+        self.vocabulary: dict[str, int] = dict(vocabulary)
         self._counts: dict[int | None, CooccurrenceCounts] = {}
 
     def __len__(self) -> int:
         return self.lengths.size
 
     def __repr__(self) -> str:
-        return f"ReferenceTexts({len(self)} documents, {int(self.lengths.sum())} tokens)"
-
-    def _scan(self, words: Iterable[str]) -> None:
-        """Find the token positions of ``words`` and of all words scanned before."""
-        new = [w for w in dict.fromkeys(words) if w not in set(self.words)]
-        if not new:
-            return
-        self.words = (*self.words, *new)
-        lookup = {w: i for i, w in enumerate(self.words)}
-        token_word = np.fromiter(map(lookup.get, chain.from_iterable(self.texts), repeat(-1)),
-                                 dtype=np.int64, count=int(self.lengths.sum()))
-        self._positions = np.flatnonzero(token_word >= 0)
-        self._position_words = token_word[self._positions]
+        return f"ReferenceTexts({len(self)} documents, {self.token_ids.size} tokens, {len(self.vocabulary)} types)"
 
     def missing(self, words: Iterable[str]) -> list[str]:
         """The ``words`` that never occur in the reference texts."""
-        words = list(words)
-        self._scan(words)
-        found = np.bincount(self._position_words, minlength=len(self.words)) > 0
-        index = {w: i for i, w in enumerate(self.words)}
-        return [w for w in words if not found[index[w]]]
+        return [w for w in words if w not in self.vocabulary]
 
     def counts(self, words: Iterable[str], window_size: int | None) -> CooccurrenceCounts:
-        """Counts of ``words`` in windows of ``window_size`` tokens, or in documents when
-        it is None (a word absent from the texts counts zero everywhere). Cached: a
-        call for words already counted at this window size returns at once; otherwise
-        all words scanned so far are counted anew."""
+        """Counts of ``words`` (all present in the texts) in windows of ``window_size``
+        tokens, or in documents when it is None. Cached: a call for words already
+        counted at this window size returns at once; otherwise the union of the old
+        and new words is counted."""
         if window_size is not None and (
             not isinstance(window_size, (int, np.integer)) or isinstance(window_size, bool) or window_size < 1
         ):
             raise MetricError(f"window_size must be a positive integer or None, got {window_size!r}")
-        words = list(words)
+        words = list(dict.fromkeys(words))
         cached = self._counts.get(window_size)
         if cached is not None and set(words) <= set(cached.words):
             return cached
-        self._scan(words)
-        counts = self._count(window_size)
+        if cached is not None:
+            words = list(dict.fromkeys([*cached.words, *words]))
+        missing = self.missing(words)
+        if missing:
+            raise MetricError(f"words not in the reference texts cannot be counted: {missing[:10]}")
+        counts = self._count(words, window_size)
         self._counts[window_size] = counts
-        logger.debug("counted %d words in %d virtual documents (window %s)",
-                     len(self.words), counts.n_windows, window_size)
+        logger.debug("counted %d words in %d virtual documents (window %s)", len(words), counts.n_windows, window_size)
         return counts
 
-    def _count(self, window_size: int | None) -> CooccurrenceCounts:
+    def _count(self, words: list[str], window_size: int | None) -> CooccurrenceCounts:
+        local = np.full(len(self.vocabulary), -1, dtype=np.int64)
+        local[[self.vocabulary[w] for w in words]] = np.arange(len(words))
+        token_word = local[self.token_ids]
+        positions = np.flatnonzero(token_word >= 0)
+        doc = np.searchsorted(self.starts, positions, side="right") - 1
         steps = np.maximum(self.lengths - window_size + 1, 1) if window_size else np.ones_like(self.lengths)
-        doc = np.searchsorted(self.starts, self._positions, side="right") - 1
         word, start, end, n_steps = _memberships(
-            self._position_words, doc, self._positions - self.starts[doc], steps, window_size
+            token_word[positions], doc, positions - self.starts[doc], steps, window_size
         )
-        occurrences, cooccurrences = _count_intervals(word, start, end, len(self.words), n_steps)
-        return CooccurrenceCounts(self.words, occurrences, cooccurrences, int(steps.sum()), window_size)
+        occurrences, cooccurrences = _count_intervals(word, start, end, len(words), n_steps)
+        return CooccurrenceCounts(tuple(words), occurrences, cooccurrences, int(steps.sum()), window_size)
 
 
 def _memberships(word, doc, position, steps, window_size):
