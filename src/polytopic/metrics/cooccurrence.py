@@ -105,6 +105,7 @@ class ReferenceTexts:
         self.token_ids = np.fromiter(map(vocabulary.__getitem__, chain.from_iterable(texts)),
                                      dtype=np.int32, count=int(self.lengths.sum()))
         self.vocabulary: dict[str, int] = dict(vocabulary)
+        self.token_docs = np.repeat(np.arange(len(texts), dtype=np.int32), self.lengths)
         self._counts: dict[int | None, CooccurrenceCounts] = {}
 
     def __len__(self) -> int:
@@ -141,14 +142,14 @@ class ReferenceTexts:
         return counts
 
     def _count(self, words: list[str], window_size: int | None) -> CooccurrenceCounts:
-        local = np.full(len(self.vocabulary), -1, dtype=np.int64)
+        local = np.full(len(self.vocabulary), -1, dtype=np.int32)
         local[[self.vocabulary[w] for w in words]] = np.arange(len(words))
         token_word = local[self.token_ids]
         positions = np.flatnonzero(token_word >= 0)
-        doc = np.searchsorted(self.starts, positions, side="right") - 1
+        doc = self.token_docs[positions]
         steps = np.maximum(self.lengths - window_size + 1, 1) if window_size else np.ones_like(self.lengths)
         word, start, end, n_steps = _memberships(
-            token_word[positions], doc, positions - self.starts[doc], steps, window_size
+            token_word[positions].astype(np.int64), doc, positions - self.starts[doc], steps, window_size
         )
         occurrences, cooccurrences = _count_intervals(word, start, end, len(words), n_steps)
         return CooccurrenceCounts(tuple(words), occurrences, cooccurrences, int(steps.sum()), window_size)
