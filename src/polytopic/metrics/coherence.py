@@ -221,14 +221,16 @@ def coherence(
             raise MetricError(message)
         logger.warning("%s (skipped)", message)
     kept = [[w for w in words if w not in skipped.get(k, ())] for k, words in enumerate(topics)]
-    counts = reference.counts({w for words in kept for w in words}, window_size)
-    per_topic = np.array([_score(joint, marginal, counts.n_windows, recipe) for joint, marginal in _topic_counts(kept, counts)])
+    counts = reference.counts(dict.fromkeys(w for words in kept for w in words), window_size)
+    per_topic = np.array([
+        _score(joint, marginal, counts.n_windows, recipe) for joint, marginal in _topic_counts(kept, counts)
+    ])
     undefined = np.flatnonzero(np.isnan(per_topic))
     if undefined.size == per_topic.size:
         raise MetricError(f"no topic has a defined {measure} coherence (each needs 2 words present in the reference)")
     if undefined.size:
         logger.warning("%s undefined for topics %s (fewer than 2 scorable words); mean over the others",
-                       measure, undefined.tolist())
+                       measure, undefined.tolist()[:10])
     return CoherenceScores(measure, per_topic, float(np.nanmean(per_topic)), top_n, window_size,
                            counts.n_windows, skipped)
 

@@ -173,7 +173,9 @@ def _memberships(word, doc, position, steps, window_size):
     word, start, end : ndarray of int, shape (n_intervals,)
         The word is in windows ``start .. end - 1``, numbered over the whole corpus
         (document d's windows follow those of documents 0 .. d-1). Intervals of one
-        word are disjoint.
+        word are disjoint, sorted by (word, start).
+    n_steps : int
+        Number of windows of the corpus plus one (the key base used).
     """
     enter = np.maximum(position - window_size + 1, 0) if window_size else np.zeros_like(position)
     leave = np.minimum(position + 1, steps[doc])  # a leave after the last window is moot
