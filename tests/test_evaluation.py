@@ -49,10 +49,12 @@ def test_evaluate_run_scores_and_records_settings(run_dir, english_corpus):
 
 
 def test_cli_evaluate_writes_metrics_json(run_dir):
-    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--labels", "section", "--quiet"])
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--labels", "section", "--intrusion", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "coherence c_npmi" in result.output and "argmax topic NMI" in result.output
+    assert "word intrusion (embedding proxy, not the human test)" in result.output
     metrics = read_metrics(run_dir)
+    assert "proxy" in metrics["intrusion_proxy"]["name"] and 0 <= metrics["intrusion_proxy"]["mean"] <= 1
     for key in ("argmax_topic", "kmeans_doc_topic"):
         assert 0 <= metrics["clustering"][key]["nmi"] <= 1 and 0 < metrics["clustering"][key]["purity"] <= 1
     assert metrics["settings"]["labels"] == "section"
