@@ -165,3 +165,15 @@ def test_bad_input_raises_metric_error(topics, texts, options, match):
     with pytest.raises(MetricError, match=match) as caught:
         coherence(topics, texts, **options)
     assert isinstance(caught.value, PolytopicError) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("window_size", [10, None])
+def test_counts_extended_with_new_words_equal_a_fresh_count(english_tokens, real_topics, window_size):
+    words = list(dict.fromkeys(w for t in real_topics for w in t))
+    extended = ReferenceTexts(english_tokens)
+    extended.counts(words[:40], window_size)
+    grown = extended.counts(words[30:], window_size)  # 30..39 known, the rest new
+    fresh = ReferenceTexts(english_tokens).counts(grown.words, window_size)
+    assert grown.words == fresh.words and grown.n_windows == fresh.n_windows
+    np.testing.assert_array_equal(grown.occurrences, fresh.occurrences)
+    np.testing.assert_array_equal(grown.cooccurrences.toarray(), fresh.cooccurrences.toarray())

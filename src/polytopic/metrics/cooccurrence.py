@@ -121,38 +121,53 @@ class ReferenceTexts:
     def counts(self, words: Iterable[str], window_size: int | None) -> CooccurrenceCounts:
         """Counts of ``words`` (all present in the texts) in windows of ``window_size``
         tokens, or in documents when it is None. Cached: a call for words already
-        counted at this window size returns at once; otherwise the union of the old
-        and new words is counted."""
+        counted at this window size returns at once; new words are added to the cached
+        counts by counting only the documents that contain them."""
         if window_size is not None and (
             not isinstance(window_size, (int, np.integer)) or isinstance(window_size, bool) or window_size < 1
         ):
             raise MetricError(f"window_size must be a positive integer or None, got {window_size!r}")
         words = list(dict.fromkeys(words))
-        cached = self._counts.get(window_size)
-        if cached is not None and set(words) <= set(cached.words):
-            return cached
-        if cached is not None:
-            words = list(dict.fromkeys([*cached.words, *words]))
         missing = self.missing(words)
         if missing:
             raise MetricError(f"words not in the reference texts cannot be counted: {missing[:10]}")
-        counts = self._count(words, window_size)
-        self._counts[window_size] = counts
-        logger.debug("counted %d words in %d virtual documents (window %s)", len(words), counts.n_windows, window_size)
-        return counts
+        cached = self._counts.get(window_size)
+        known = cached.words if cached is not None else ()
+        new = [w for w in words if w not in set(known)]
+        if new:
+            self._counts[window_size] = self._count([*known, *new], len(known), cached, window_size)
+            logger.debug("counted %d new words (window %s)", len(new), window_size)
+        return self._counts[window_size]
 
-    def _count(self, words: list[str], window_size: int | None) -> CooccurrenceCounts:
+    def _count(self, words: list[str], n_known: int, cached: CooccurrenceCounts | None,
+               window_size: int | None) -> CooccurrenceCounts:
+        """Counts of ``words``, whose first ``n_known`` are already in ``cached``.
+
+        A window holding a new word lies in a document holding it, so the counts of
+        every pair with a new word come from those documents alone; the pairs of known
+        words are kept from ``cached``.
+        """
         local = np.full(len(self.vocabulary), -1, dtype=np.int32)
         local[[self.vocabulary[w] for w in words]] = np.arange(len(words))
         token_word = local[self.token_ids]
         positions = np.flatnonzero(token_word >= 0)
         doc = self.token_docs[positions]
+        if n_known:
+            with_new = np.zeros(len(self), dtype=bool)
+            with_new[doc[token_word[positions] >= n_known]] = True
+            positions = positions[with_new[doc]]
+            doc = doc[with_new[doc]]
         steps = np.maximum(self.lengths - window_size + 1, 1) if window_size else np.ones_like(self.lengths)
         word, start, end, n_steps = _memberships(
             token_word[positions].astype(np.int64), doc, positions - self.starts[doc], steps, window_size
         )
         occurrences, cooccurrences = _count_intervals(word, start, end, len(words), n_steps)
-        return CooccurrenceCounts(tuple(words), occurrences, cooccurrences, int(steps.sum()), window_size)
+        if n_known:
+            occurrences[:n_known] = cached.occurrences
+            known_pair = sp.diags(np.r_[np.ones(n_known), np.zeros(len(words) - n_known)])
+            cooccurrences = (cooccurrences - known_pair @ cooccurrences @ known_pair
+                             + sp.block_diag([cached.cooccurrences, sp.csr_matrix((len(words) - n_known,) * 2)]))
+        return CooccurrenceCounts(tuple(words), occurrences, sp.csr_matrix(cooccurrences), int(steps.sum()), window_size)
 
 
 def _memberships(word, doc, position, steps, window_size):
