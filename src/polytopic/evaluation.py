@@ -125,16 +125,13 @@ def evaluate_run(
             "coherence_top_n": COHERENCE_TOP_N,
             "coherence_windows": {name: s.window_size for name, s in scores.items()},
             "epsilon": EPSILON,
-            "missing_words": "skipped with a warning (listed under coherence_skipped_words)",
+            "missing_words": "skipped with a warning (listed per measure under skipped_words)",
             "diversity_top_n": DIVERSITY_TOP_N,
             "rbo_weight": RBO_WEIGHT,
         },
         "coherence": {
-            name: {"mean": s.mean, "per_topic": s.per_topic.tolist(), "window_size": s.window_size,
-                   "n_virtual_documents": s.n_windows}
-            for name, s in scores.items()
+            name: {"mean": s.mean, "per_topic": s.per_topic.tolist()} | s.settings() for name, s in scores.items()
         },
-        "coherence_skipped_words": {str(k): v for k, v in scores["c_npmi"].skipped.items()},
         "diversity": {
             "topic_diversity": topic_diversity(topics, DIVERSITY_TOP_N) if n_words >= DIVERSITY_TOP_N else None,
             "inverted_rbo": inverted_rbo(topics, COHERENCE_TOP_N, RBO_WEIGHT) if len(topics) > 1 else None,
