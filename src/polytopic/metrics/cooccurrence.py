@@ -20,6 +20,10 @@ values equal gensim's ``CoherenceModel``:
   last "enter" event (position p enters at step ``max(0, p - window_size + 1)``) is not
   older than its last "leave" event (position p leaves at step ``p + 1``), leaves
   applied before enters at the same step. :func:`_memberships` reproduces this rule.
+  It is not a small effect: on tests/data's 400 English Debian descriptions, window 10,
+  gensim counts 90 of the 100 most frequent words in fewer windows than contain them
+  (up to 78% fewer). Values here equal gensim's, as the evaluation suite promises; they
+  are not true boolean-window counts.
 """
 
 from __future__ import annotations
