@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections import defaultdict
 from itertools import chain, count
 
@@ -68,14 +68,14 @@ class CooccurrenceCounts:
     cooccurrences: sp.csr_matrix
     n_windows: int
     window_size: int | None
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
 
     def index(self, words: Sequence[str]) -> np.ndarray:
         """Positions of ``words`` (all of which must have been counted)."""
-        lookup = self.__dict__.get("_lookup")
-        if lookup is None:
-            lookup = {w: i for i, w in enumerate(self.words)}
-            object.__setattr__(self, "_lookup", lookup)
-        return np.array([lookup[w] for w in words], dtype=np.int64)
+        return np.array([self._index[w] for w in words], dtype=np.int64)
 
 
 class ReferenceTexts:
