@@ -11,6 +11,7 @@ from polytopic.corpus import Corpus
 from polytopic.errors import (
     CorpusError,
     EncoderError,
+    MetricError,
     ModelFileError,
     NotFittedError,
     ParameterError,
@@ -31,6 +32,7 @@ __all__ = [
     "PolytopicError",
     "CorpusError",
     "EncoderError",
+    "MetricError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",

@@ -204,5 +204,55 @@ def demo(out, model_name, topics, epochs, quiet):
         click.echo(" ".join(words))
 
 
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--reference", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Reference corpus for coherence (default: the training corpus named in run.json).")
+@click.option("--labels", default=None, metavar="FIELD",
+              help="Label field of the reference corpus: adds NMI and purity of document clusters.")
+@click.option("--intrusion", is_flag=True, help="Add the word-intrusion proxy (embeddings, not people).")
+@click.option("--quiet", is_flag=True)
+def evaluate(run, reference, labels, intrusion, quiet):
+    """Score RUN (coherence, diversity, optionally clustering); print a table and write
+    metrics.json, with every setting used, into RUN."""
+    from polytopic.evaluation import evaluate_run, format_table, comparison_rows, write_metrics
+
+    _setup_logging(quiet)
+    metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion)
+    path = write_metrics(run, metrics)
+    click.echo(format_table(["metric", str(run)], comparison_rows([metrics])))
+    settings = metrics["settings"]
+    click.echo(f"reference: {settings['reference_corpus']} ({settings['reference_documents']} documents, "
+               f"{settings['language']}); coherence top-{settings['coherence_top_n']}, windows "
+               f"{settings['coherence_windows']}, epsilon {settings['epsilon']}; written to {path}", err=True)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--reference", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Reference corpus for runs evaluated now (those without metrics.json).")
+@click.option("--labels", default=None, metavar="FIELD", help="Label field, for runs evaluated now.")
+@click.option("--quiet", is_flag=True)
+def compare(runs, reference, labels, quiet):
+    """Put the metrics of several RUNS side by side (each run's metrics.json; runs
+    without one are evaluated first, sharing reference counts)."""
+    from polytopic.evaluation import (METRICS_FILE, ReferenceCache, comparison_rows, evaluate_run,
+                                      format_table, read_metrics, write_metrics)
+
+    _setup_logging(quiet)
+    cache, results = ReferenceCache(), []
+    for run in runs:
+        if (run / METRICS_FILE).is_file():
+            results.append(read_metrics(run))
+        else:
+            results.append(evaluate_run(run, reference=reference, labels=labels, cache=cache))
+            write_metrics(run, results[-1])
+    click.echo(format_table(["metric", *map(str, runs)], comparison_rows(results)))
+    references = {r["settings"]["reference_corpus"] for r in results}
+    if len(references) > 1:
+        click.echo(f"warning: the runs were scored against different reference corpora {sorted(references)}; "
+                   "their coherence values are not comparable", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -28,3 +28,7 @@ class NotFittedError(PolytopicError, AttributeError):
 
 class ModelFileError(PolytopicError, OSError):
     """A saved model or run directory is missing, incomplete or corrupted."""
+
+
+class MetricError(PolytopicError, ValueError):
+    """A metric received inputs it cannot score (empty topics, misaligned pairs, NaN)."""
