@@ -67,6 +67,7 @@ def main():
     model = CombinedTM(n_topics=args.topics, epochs=args.epochs, seed=args.seed, progress=False)
     started = time.perf_counter()
     model.fit(corpus, embeddings=embeddings)
+    print(f"polytopic fitted in {time.perf_counter() - started:.1f} s", flush=True)
     ours_seconds = time.perf_counter() - started
     assert model.vocabularies_["en"] == vocabulary  # same vocabulary for both
 
