@@ -5,7 +5,8 @@
 
 from polytopic.models.base import TopicModel, load_model
 from polytopic.models.ctm import CombinedTM, ProdLDA, ZeroShotTM
+from polytopic.models.lda import LDA
 
-MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM)}
+MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA)}
 
-__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "load_model"]
+__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "load_model"]
