@@ -4,9 +4,10 @@
 """
 
 from polytopic.models.base import TopicModel, load_model
+from polytopic.models.clustering import ClusteringTopics
 from polytopic.models.ctm import CombinedTM, ProdLDA, ZeroShotTM
 from polytopic.models.lda import LDA
 
-MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA)}
+MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA, ClusteringTopics)}
 
-__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "load_model"]
+__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "load_model"]
