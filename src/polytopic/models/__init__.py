@@ -5,9 +5,10 @@
 
 from polytopic.models.base import TopicModel, load_model
 from polytopic.models.clustering import ClusteringTopics
+from polytopic.models.corex import CorEx
 from polytopic.models.ctm import CombinedTM, ProdLDA, ZeroShotTM
 from polytopic.models.lda import LDA
 
-MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA, ClusteringTopics)}
+MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA, ClusteringTopics, CorEx)}
 
-__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "load_model"]
+__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "CorEx", "load_model"]
