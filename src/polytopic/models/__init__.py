@@ -7,8 +7,9 @@ from polytopic.models.base import TopicModel, load_model
 from polytopic.models.clustering import ClusteringTopics
 from polytopic.models.corex import CorEx
 from polytopic.models.ctm import CombinedTM, ProdLDA, ZeroShotTM
+from polytopic.models.etm import ETM
 from polytopic.models.lda import LDA
 
-MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA, ClusteringTopics, CorEx)}
+MODELS: dict[str, type[TopicModel]] = {cls.name: cls for cls in (ProdLDA, CombinedTM, ZeroShotTM, LDA, ClusteringTopics, CorEx, ETM)}
 
-__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "CorEx", "load_model"]
+__all__ = ["MODELS", "TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "CorEx", "ETM", "load_model"]

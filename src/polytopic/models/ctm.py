@@ -118,7 +118,9 @@ class _VAETopicModel(TopicModel):
         rng = np.random.default_rng(self.seed)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(rng.integers(2**31)))
-            network = self._build_network(len(vocabulary), 0 if vectors is None else vectors.shape[1]).to(device)
+            network = self._build_network(len(vocabulary), 0 if vectors is None else vectors.shape[1])
+            self._initialise(network, vocabulary)
+            network = network.to(device)
             result = self._train(network, data, rng)
         self.vocabularies_ = {language: vocabulary}
         self.language_ = language
@@ -140,13 +142,19 @@ class _VAETopicModel(TopicModel):
             learn_priors=self.learn_priors,
         )
 
+    def _initialise(self, network: torch.nn.Module, vocabulary) -> None:
+        """Set what the network takes from the vocabulary before training (ETM: ρ)."""
+
+    def _optimizer(self, network: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.99))
+
     def _train(self, network: TopicVAE, data: BatchSource, rng: np.random.Generator) -> TrainingResult:
         validation = None
         if self.validation_split > 0:
             order = rng.permutation(len(data))
             n_val = max(2, int(round(self.validation_split * len(data))))
             validation, data = data.subset(order[:n_val]), data.subset(order[n_val:])
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.99))
+        optimizer = self._optimizer(network)
         return train(
             network, network.loss, data, epochs=self.epochs, batch_size=self.batch_size,
             optimizer=optimizer, rng=rng, validation=validation, patience=self.patience,
