@@ -1,0 +1,96 @@
+"""Topic quality and fit time of TopClus and the baselines on English Debian descriptions.
+
+    python benchmarks/bench_topic_models.py --docs 20000 --topics 50 --models lda,etm,clustering,corex,combined
+    python benchmarks/bench_topic_models.py --docs 2000 --topics 50 --models topclus,lda --epochs-topclus 10
+
+Coherence is gensim's CoherenceModel (c_npmi, u_mass, c_uci) on each model's top-10 words
+with the tokenised corpus as reference; diversity is the share of unique words among all
+topics' top-25 words (Dieng et al. 2020); NMI compares each document's argmax topic with
+its Debian ``section`` (scikit-learn). Results go to a JSON file per run and are appended to
+``benchmarks/results/topic_models.md`` with five topics per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from gensim.corpora import Dictionary
+from gensim.models.coherencemodel import CoherenceModel
+from sklearn.metrics import normalized_mutual_info_score
+
+from common import debian_english
+from polytopic.encoders import get_encoder
+from polytopic.models import MODELS
+
+RESULTS = Path(__file__).parent / "results"
+logger = logging.getLogger("bench")
+
+
+def coherence(topics: list[list[str]], texts: list[list[str]], dictionary: Dictionary) -> dict[str, float]:
+    scores = {}
+    for measure in ("c_npmi", "u_mass", "c_uci"):
+        model = CoherenceModel(topics=topics, texts=texts, dictionary=dictionary, coherence=measure,
+                               topn=10, processes=1)
+        scores[measure] = float(model.get_coherence())
+    return scores
+
+
+def diversity(topics: list[list[str]]) -> float:
+    return len({w for t in topics for w in t}) / sum(len(t) for t in topics)
+
+
+def run(name: str, corpus, n_topics: int, options: dict, texts, dictionary) -> dict:
+    model = MODELS[name](n_topics=n_topics, progress=False, **options)
+    embeddings = get_encoder(progress=False).encode(corpus.texts()) if name in ("combined", "clustering") else None
+    started = time.perf_counter()
+    model.fit(corpus, embeddings=embeddings)
+    seconds = time.perf_counter() - started
+    doc_topic = model.transform(corpus, embeddings=embeddings)
+    top10 = model.topics(top_n=10)
+    result = {"model": name, "options": options, "fit_seconds": round(seconds, 1),
+              **coherence(top10, texts, dictionary), "diversity_top25": diversity(model.topics(top_n=25)),
+              "nmi_section": float(normalized_mutual_info_score(corpus.labels["section"], doc_topic.argmax(1))),
+              "topics": [" ".join(t) for t in top10[:5]]}
+    if hasattr(model, "timings_"):
+        result["timings"] = model.timings_ | {"n_tokens": model.n_tokens_}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--topics", type=int, default=50)
+    parser.add_argument("--models", default="topclus,lda,etm,clustering,corex,combined")
+    parser.add_argument("--epochs-topclus", type=int, default=None)
+    parser.add_argument("--epochs-combined", type=int, default=None)
+    parser.add_argument("--tag", default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    corpus = debian_english(args.docs)
+    texts = corpus.tokens()
+    dictionary = Dictionary(texts)
+    options = {"topclus": {"epochs": args.epochs_topclus} if args.epochs_topclus else {},
+               "combined": {"epochs": args.epochs_combined} if args.epochs_combined else {}}
+    tag = args.tag or f"{args.docs}docs-K{args.topics}"
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"topic_models-{tag}.json"
+    results = json.loads(out.read_text()) if out.exists() else []
+    for name in args.models.split(","):
+        logger.info("fitting %s on %d documents, K=%d", name, len(corpus), args.topics)
+        try:
+            result = run(name, corpus, args.topics, options.get(name, {}), texts, dictionary)
+        except Exception as err:  # report and go on with the other models
+            logger.exception("%s failed", name)
+            result = {"model": name, "error": f"{type(err).__name__}: {err}"}
+        logger.info("%s", json.dumps(result))
+        results = [r for r in results if r["model"] != name] + [result]
+        out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
