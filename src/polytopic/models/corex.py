@@ -87,7 +87,7 @@ class CorEx(TopicModel):
             fitted = corex_cls(n_hidden=self.n_topics, max_iter=self.iterations, seed=self.seed).fit(counts)
         finally:
             np.random.set_state(global_state)
-        self.corex_arrays_ = {name: np.asarray(getattr(fitted, name), dtype=np.float64) for name in _ARRAYS}
+        self.corex_arrays_ = {name: np.ascontiguousarray(getattr(fitted, name), dtype=np.float64) for name in _ARRAYS}
         self.n_dropped_ = data.n_dropped
         self.vocabularies_ = {data.language: data.vocabulary}
         self.language_ = data.language
