@@ -61,6 +61,36 @@ def run(name: str, corpus, n_topics: int, options: dict, texts, dictionary) -> d
     return result
 
 
+def write_report() -> Path:
+    """Render every ``topic_models-*.json`` run into ``topic_models.md`` (tables, then topics)."""
+    lines = ["# Topic models on English Debian descriptions", "",
+             "Written by `benchmarks/bench_topic_models.py`; coherence by gensim on top-10 words against the "
+             "run's own tokenised corpus, diversity on top-25, NMI of argmax topics against `section`.", ""]
+    for path in sorted(RESULTS.glob("topic_models-*.json")):
+        results = json.loads(path.read_text())
+        lines += [f"## {path.stem.removeprefix('topic_models-')}", "",
+                  "| model | options | NPMI | UMass | UCI | diversity | NMI | fit s |", "|---|---|---|---|---|---|---|---|"]
+        for r in results:
+            if "error" in r:
+                lines.append(f"| {r['model']} | failed: {r['error']} | | | | | | |")
+                continue
+            lines.append(f"| {r['model']} | {json.dumps(r['options'])} | {r['c_npmi']:.3f} | {r['u_mass']:.2f} | "
+                         f"{r['c_uci']:.2f} | {r['diversity_top25']:.3f} | {r['nmi_section']:.3f} | {r['fit_seconds']} |")
+        lines.append("")
+        for r in results:
+            if "timings" in r:
+                t = r["timings"]
+                lines.append(f"{r['model']}: {t['n_tokens']} tokens; embedding {t['embedding_tokens_per_second']:.0f} "
+                             f"tokens/s, training {t['epoch_tokens_per_second']:.0f} tokens/s per epoch.")
+        lines.append("")
+        for r in results:
+            if "topics" in r:
+                lines += [f"**{r['model']}**", ""] + [f"- {t}" for t in r["topics"]] + [""]
+    out = RESULTS / "topic_models.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=20_000)
@@ -69,7 +99,11 @@ def main() -> None:
     parser.add_argument("--epochs-topclus", type=int, default=None)
     parser.add_argument("--epochs-combined", type=int, default=None)
     parser.add_argument("--tag", default=None)
+    parser.add_argument("--report", action="store_true", help="only rewrite topic_models.md")
     args = parser.parse_args()
+    if args.report:
+        write_report()
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     corpus = debian_english(args.docs)
     texts = corpus.tokens()
@@ -90,6 +124,7 @@ def main() -> None:
         logger.info("%s", json.dumps(result))
         results = [r for r in results if r["model"] != name] + [result]
         out.write_text(json.dumps(results, indent=1) + "\n")
+    write_report()
 
 
 if __name__ == "__main__":

@@ -263,6 +263,8 @@ class TopClus(TopicModel):
                 total += loss.item()
             losses.append(total / len(tokens.word))
             seconds += time.perf_counter() - started
+            logger.info("TopClus epoch %d: loss %.3f per token, %.0f tokens/s", len(losses), losses[-1],
+                        len(tokens.word) / (time.perf_counter() - started))
         self.timings_["epoch_tokens_per_second"] = len(tokens.word) * self.epochs / max(seconds, 1e-9)
         return losses
 
