@@ -164,10 +164,6 @@ class TopClus(TopicModel):
         self.device = device
         self.progress = progress
 
-    def _saved_params(self) -> dict:
-        params = super()._saved_params()
-        return params | {k: list(params[k]) for k in ("encoder_sizes", "decoder_sizes")}
-
     # -- tokens -------------------------------------------------------------------------------
     def _token_encoder(self) -> TokenEncoder:
         if isinstance(self.encoder, TokenEncoder):
