@@ -81,7 +81,7 @@ def bag_of_words_input(corpus: Corpus, language: str | None, *, n_topics: int,
     if min_count > 1:
         frequent = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() >= min_count)
         if frequent.size == 0:
-            raise CorpusError(f"no word occurs {min_count} times or more; add documents or lower min_count")
+            raise ParameterError(f"no word occurs {min_count} times or more; add documents or lower min_count")
         vocabulary = Vocabulary(tuple(vocabulary.words[i] for i in frequent), vocabulary.tokenizer)
         counts = counts[:, frequent].tocsr()
     if n_topics > len(vocabulary):
