@@ -125,7 +125,7 @@ class ETM(_VAETopicModel):
 
     def _optimizer(self, network: torch.nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.999),
-                                weight_decay=self.weight_decay)
+                                weight_decay=self.weight_decay, fused=True)
 
     def _topic_word(self, language: str) -> np.ndarray:
         with torch.no_grad():

@@ -72,11 +72,17 @@ class InferenceNetwork(nn.Module):
         self.log_variance_norm = norm()
 
     def forward(self, bow: torch.Tensor | None, embedding: torch.Tensor | None):
+        first, rest = self.hidden[0], self.hidden[1:]
         if self.uses_bow and self.uses_embedding:
-            x = torch.cat((bow, self.adapt_embedding(embedding)), dim=1)
+            # first([bow; adapted]) computed as two products over the column halves of
+            # its weight: the same function and gradients as CTM's concatenation, but
+            # autograd never forms a gradient for the bag-of-words half of the input.
+            v = bow.shape[1]
+            x = F.linear(bow, first.weight[:, :v]) + F.linear(
+                self.adapt_embedding(embedding), first.weight[:, v:], first.bias)
         else:
-            x = bow if self.uses_bow else embedding
-        h = self.hidden(x)
+            x = first(bow if self.uses_bow else embedding)
+        h = rest(x)
         return self.mean_norm(self.mean(h)), self.log_variance_norm(self.log_variance(h))
 
 

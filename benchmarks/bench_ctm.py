@@ -1,0 +1,91 @@
+"""CombinedTM: polytopic vs the reference contextualized-topic-models, side by side.
+
+Same corpus (first 20,000 English Debian descriptions), same MiniLM embeddings, same
+2,000-word vocabulary, same hyperparameters and epochs (paper: 60), K = 50. Reports fit
+wall time of each and their ratio, and NPMI (gensim c_npmi, top-10, boolean sliding
+window 10) of both topic sets against the same tokenised corpus.
+
+Run from an environment with both installed (see benchmarks/README.md):
+    python benchmarks/bench_ctm.py [--docs 20000] [--epochs 60] [--topics 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import debian_english
+from polytopic import CombinedTM
+from polytopic.encoders import get_encoder
+
+
+def npmi(topics, texts):
+    from gensim.corpora import Dictionary
+    from gensim.models import CoherenceModel
+
+    dictionary = Dictionary(texts)
+    model = CoherenceModel(topics=topics, texts=texts, dictionary=dictionary, coherence="c_npmi",
+                           topn=10, processes=1)
+    return float(model.get_coherence())
+
+
+def fit_reference(bow, embeddings, vocabulary, topics, epochs, seed):
+    from contextualized_topic_models.datasets.dataset import CTMDataset
+    from contextualized_topic_models.models.ctm import CombinedTM as ReferenceCombinedTM
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    dataset = CTMDataset(X_contextual=embeddings, X_bow=bow, idx2token=dict(enumerate(vocabulary.words)))
+    model = ReferenceCombinedTM(bow_size=len(vocabulary), contextual_size=embeddings.shape[1],
+                                n_components=topics, num_epochs=epochs)
+    started = time.perf_counter()
+    model.fit(dataset, verbose=False)
+    seconds = time.perf_counter() - started
+    return seconds, [list(t) for t in model.get_topic_lists(10)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--topics", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ctm.json")
+    args = parser.parse_args()
+
+    corpus = debian_english(args.docs)
+    embeddings = get_encoder(progress=False).encode(corpus.texts())  # from the cache after a first run
+    vocabulary = corpus.vocabulary("en")
+    bow = vocabulary.bag_of_words(corpus.texts())
+    texts = corpus.tokens("en")
+
+    model = CombinedTM(n_topics=args.topics, epochs=args.epochs, seed=args.seed, progress=False)
+    started = time.perf_counter()
+    model.fit(corpus, embeddings=embeddings)
+    ours_seconds = time.perf_counter() - started
+    assert model.vocabularies_["en"] == vocabulary  # same vocabulary for both
+
+    ref_seconds, ref_topics = fit_reference(bow, embeddings, vocabulary, args.topics, args.epochs, args.seed)
+
+    result = {
+        "docs": args.docs, "topics": args.topics, "epochs": args.epochs, "vocabulary": len(vocabulary),
+        "torch_threads": torch.get_num_threads(),
+        "polytopic_fit_s": round(ours_seconds, 2), "reference_fit_s": round(ref_seconds, 2),
+        "speedup": round(ref_seconds / ours_seconds, 2),
+        "polytopic_npmi": round(npmi(model.topics(10), texts), 4),
+        "reference_npmi": round(npmi(ref_topics, texts), 4),
+        "polytopic_topics_sample": [" ".join(t) for t in model.topics(10)[:5]],
+        "reference_topics_sample": [" ".join(t) for t in ref_topics[:5]],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
