@@ -15,9 +15,9 @@ Pipeline (§3, Algorithm 1, Appendix C):
    spherical K-means on f(h); then every epoch runs the E-step (Eq. 3) over all tokens
    and an M-step pass over the documents on λ·L_clus + L_rec + L_pre (Eqs. 4–6).
 
-Outputs: ``topic_word`` ranks each vocabulary word by its tokens' mean posterior
-p(t_k | z^(w)) (rows normalised); ``transform`` gives p(t_k | z^(d)) with z^(d) = f(h^(d))
-and h^(d) the attention-pooled tokens (§3.1); :meth:`TopClus.document_embeddings` gives z^(d).
+Outputs: ``topic_word`` is p(w | t_k) ∝ Σ_{i: w_i = w} p(t_k | z_i), the tokens' posteriors
+summed per word (Bayes: the word's mean posterior times its frequency); ``transform`` gives
+p(t_k | z^(d)) with z^(d) = f(h^(d)) and h^(d) the attention-pooled tokens (§3.1); :meth:`TopClus.document_embeddings` gives z^(d).
 
 Cost grows with the number of tokens, not documents: the token vectors are held as float16
 (N × r × 2 bytes: 1M tokens of a 384-d encoder take 0.8 GB) and streamed through the
@@ -293,9 +293,9 @@ class TopClus(TopicModel):
         posterior = self._posterior(self.network_, tokens.vectors, torch.device("cpu")).double()
         per_word = torch.zeros(len(data.vocabulary), self.n_topics, dtype=torch.float64).index_add(
             0, torch.from_numpy(tokens.word), posterior)
-        seen = np.bincount(tokens.word, minlength=len(data.vocabulary))
-        mean_posterior = per_word.numpy() / np.maximum(seen, 1)[:, None] + 1e-12
-        self.topic_word_ = (mean_posterior / mean_posterior.sum(0)).T
+        # p(w | t_k) ∝ p(t_k | w) p(w) = Σ_{i: w_i = w} p(t_k | z_i): Bayes over the tokens
+        expected = per_word.numpy() + 1e-12
+        self.topic_word_ = (expected / expected.sum(0)).T
         self.n_tokens_ = len(tokens.word)
         self.encoder_identity_ = self._token_encoder().identity
         self.vocabularies_ = {data.language: data.vocabulary}
