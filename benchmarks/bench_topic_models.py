@@ -86,6 +86,9 @@ def write_report() -> Path:
         for r in results:
             if "topics" in r:
                 lines += [f"**{r['model']}**", ""] + [f"- {t}" for t in r["topics"]] + [""]
+    notes = RESULTS / "topic_models-notes.md"  # the reading of the numbers, written by hand
+    if notes.exists():
+        lines += ["", notes.read_text()]
     out = RESULTS / "topic_models.md"
     out.write_text("\n".join(lines))
     return out
