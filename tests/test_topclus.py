@@ -79,3 +79,14 @@ def test_same_seed_same_model():
     fits = [TopClus(n_topics=2, **(SMALL | {"epochs": 2})).fit(planted_corpus(24)) for _ in range(2)]
     assert fits[0].topics() == fits[1].topics()
     np.testing.assert_array_equal(fits[0].topic_word, fits[1].topic_word)
+
+
+def test_defaults_are_the_papers():
+    from polytopic.models.topclus_network import TopClusNetwork
+
+    params = TopClus().get_params()  # Appendix C
+    assert (params["latent_size"], params["kappa"], params["clustering_weight"], params["learning_rate"],
+            params["batch_size"], params["epochs"], params["min_count"]) == (100, 10.0, 0.1, 5e-4, 32, 20, 5)
+    network = TopClusNetwork(384, 5)
+    assert [m.out_features for m in network.f if hasattr(m, "out_features")] == [500, 500, 1000, 100]
+    assert [m.out_features for m in network.g if hasattr(m, "out_features")] == [1000, 500, 500, 384]
