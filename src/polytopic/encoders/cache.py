@@ -76,6 +76,28 @@ class VectorCache:
                 found[i] = True
         return out, found
 
+    def get_rows(self, keys: Sequence[bytes]) -> list[np.ndarray | None]:
+        """Variable-length blocks of rows, shape (n_i, dimension) each, None where absent
+        (token vectors: one block per text)."""
+        out: list[np.ndarray | None] = [None] * len(keys)
+        position = {k: i for i, k in enumerate(keys)}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                out[position[key]] = np.frombuffer(blob, dtype=self.dtype).reshape(-1, self.dimension)
+        return out
+
+    def put_rows(self, keys: Sequence[bytes], blocks: Sequence[np.ndarray]) -> None:
+        """Store one block of rows (n_i, dimension) per key."""
+        if any(np.shape(b)[1:] != (self.dimension,) for b in blocks):
+            raise EncoderError(f"every block must have {self.dimension} columns")
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                ((k, np.ascontiguousarray(b, dtype=self.dtype).tobytes()) for k, b in zip(keys, blocks)),
+            )
+
     def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=self.dtype)
         if vectors.shape != (len(keys), self.dimension):

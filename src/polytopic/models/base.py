@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 import polytopic
 from polytopic.corpus import Corpus
+from polytopic.encoders import check_embeddings, get_encoder
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError
 from polytopic.params import validate
 from polytopic.persistence import atomic_directory, read_arrays, read_json, write_arrays, write_json
@@ -40,6 +43,62 @@ def as_corpus(documents, language: str | None = None) -> Corpus:
     if isinstance(documents, str) or not isinstance(documents, Sequence):
         raise CorpusError("documents must be a Corpus or a list of strings")
     return Corpus(list(documents), language=language or "en")
+
+
+@dataclass
+class BagOfWords:
+    """What a bag-of-words model trains on: the texts of one language, the vocabulary
+    fitted on them, their counts, and the rows kept (documents with a vocabulary word)."""
+
+    language: str
+    texts: list[str]
+    vocabulary: Vocabulary
+    counts: sp.csr_matrix  # (n_texts, len(vocabulary))
+    keep: np.ndarray  # positions of the texts with at least one vocabulary word
+
+    @property
+    def n_dropped(self) -> int:
+        return len(self.texts) - self.keep.size
+
+
+def bag_of_words_input(corpus: Corpus, language: str | None, *, n_topics: int,
+                       vocabulary_size: int, min_df: int, min_count: int = 1) -> BagOfWords:
+    """Fit the vocabulary of ``language`` (default: the corpus's primary one) and count it.
+
+    Words seen fewer than ``min_count`` times in the corpus are dropped (TopClus,
+    Appendix C, uses 5). Documents with no vocabulary word are left out (logged as a
+    warning): there is nothing to reconstruct or sample in them.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_topics`` exceeds the vocabulary or the usable documents.
+    """
+    language = language or corpus.primary_language
+    texts = corpus.texts(language)
+    vocabulary = corpus.vocabulary(language, size=vocabulary_size, min_df=min_df)
+    counts = vocabulary.bag_of_words(texts)
+    if min_count > 1:
+        frequent = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() >= min_count)
+        if frequent.size == 0:
+            raise ParameterError(f"no word occurs {min_count} times or more; add documents or lower min_count")
+        vocabulary = Vocabulary(tuple(vocabulary.words[i] for i in frequent), vocabulary.tokenizer)
+        counts = counts[:, frequent].tocsr()
+    if n_topics > len(vocabulary):
+        raise ParameterError(
+            f"n_topics={n_topics} exceeds the vocabulary of {len(vocabulary)} words; "
+            "use fewer topics or a larger corpus"
+        )
+    keep = np.flatnonzero(counts.getnnz(axis=1) > 0)
+    if keep.size < len(texts):
+        logger.warning("%d of %d documents have no vocabulary word after preprocessing and "
+                       "are left out of training", len(texts) - keep.size, len(texts))
+    if keep.size < max(2, n_topics):
+        raise ParameterError(
+            f"{keep.size} usable documents cannot support {n_topics} topics; "
+            "add documents or lower n_topics"
+        )
+    return BagOfWords(language, texts, vocabulary, counts, keep)
 
 
 class TopicModel(ABC):
@@ -70,6 +129,24 @@ class TopicModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_topics={self.get_params().get('n_topics')})"
+
+    # -- inputs ------------------------------------------------------------------------
+    def _encoder(self):
+        """The sentence encoder named by the ``encoder`` parameter (resolved once)."""
+        spec = getattr(self, "encoder", None)
+        cached = getattr(self, "_encoder_cache", (None, None))
+        if cached[0] is not spec or cached[1] is None:
+            resolved = spec
+            if isinstance(spec, (str, type(None))):
+                resolved = get_encoder(spec, progress=getattr(self, "progress", True))
+            self._encoder_cache = cached = (spec, resolved)
+        return cached[1]
+
+    def _sentence_embeddings(self, texts: list[str], embeddings, dimension: int | None) -> np.ndarray:
+        """``embeddings`` checked (one finite row per text), or the encoder's vectors."""
+        if embeddings is None:
+            embeddings = self._encoder().encode(texts)
+        return check_embeddings(embeddings, len(texts), dimension)
 
     # -- fitting and inference ----------------------------------------------------------
     @abstractmethod

@@ -19,9 +19,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from polytopic.encoders import Encoder, check_embeddings, get_encoder
-from polytopic.errors import CorpusError, ParameterError
-from polytopic.models.base import TopicModel, as_corpus
+from polytopic.encoders import Encoder
+from polytopic.errors import CorpusError
+from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
 from polytopic.models.training import BatchSource, TrainingResult, train
 from polytopic.models.vae import ACTIVATIONS, TopicVAE
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
@@ -92,20 +92,10 @@ class _VAETopicModel(TopicModel):
         self.progress = progress
 
     # -- inputs ------------------------------------------------------------------------
-    def _encoder(self) -> Encoder:
-        spec = getattr(self, "encoder", None)
-        cached = getattr(self, "_encoder_cache", (None, None))
-        if cached[0] is not spec or cached[1] is None:
-            cached = (spec, get_encoder(spec, progress=self.progress) if isinstance(spec, (str, type(None))) else spec)
-            self._encoder_cache = cached
-        return cached[1]
-
     def _embeddings(self, texts: list[str], embeddings, dimension: int | None) -> np.ndarray | None:
         if not self.uses_embedding_input:
             return None
-        if embeddings is None:
-            embeddings = self._encoder().encode(texts)
-        return check_embeddings(embeddings, len(texts), dimension)
+        return self._sentence_embeddings(texts, embeddings, dimension)
 
     # -- fit --------------------------------------------------------------------------------
     def fit(self, corpus, *, embeddings=None) -> "_VAETopicModel":
@@ -118,32 +108,19 @@ class _VAETopicModel(TopicModel):
         """
         self._validate_params()
         corpus = as_corpus(corpus, self.language)
-        language = self.language or corpus.primary_language
-        texts = corpus.texts(language)
-        vocabulary = corpus.vocabulary(language, size=self.vocabulary_size, min_df=self.min_df)
-        if self.n_topics > len(vocabulary):
-            raise ParameterError(
-                f"n_topics={self.n_topics} exceeds the vocabulary of {len(vocabulary)} words; "
-                "use fewer topics or a larger corpus"
-            )
-        bow = vocabulary.bag_of_words(texts)
-        vectors = self._embeddings(texts, embeddings, None)
-        keep = np.flatnonzero(bow.getnnz(axis=1) > 0)
-        n_dropped = len(texts) - keep.size
-        if n_dropped:
-            logger.warning("%d of %d documents have no vocabulary word after preprocessing and "
-                           "are left out of training", n_dropped, len(texts))
-        if keep.size < max(2, self.n_topics):
-            raise ParameterError(
-                f"{keep.size} usable documents cannot support {self.n_topics} topics; "
-                "add documents or lower n_topics"
-            )
+        data = bag_of_words_input(corpus, self.language, n_topics=self.n_topics,
+                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
+        language, vocabulary, bow, keep = data.language, data.vocabulary, data.counts, data.keep
+        vectors = self._embeddings(data.texts, embeddings, None)
+        n_dropped = data.n_dropped
         device = resolve_device(self.device)
         data = BatchSource(bow[keep], None if vectors is None else vectors[keep], device)
         rng = np.random.default_rng(self.seed)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(rng.integers(2**31)))
-            network = self._build_network(len(vocabulary), 0 if vectors is None else vectors.shape[1]).to(device)
+            network = self._build_network(len(vocabulary), 0 if vectors is None else vectors.shape[1])
+            self._initialise(network, vocabulary)
+            network = network.to(device)
             result = self._train(network, data, rng)
         self.vocabularies_ = {language: vocabulary}
         self.language_ = language
@@ -165,15 +142,21 @@ class _VAETopicModel(TopicModel):
             learn_priors=self.learn_priors,
         )
 
+    def _initialise(self, network: torch.nn.Module, vocabulary) -> None:
+        """Set what the network takes from the vocabulary before training (ETM: ρ)."""
+
+    def _optimizer(self, network: torch.nn.Module) -> torch.optim.Optimizer:
+        # fused: one kernel per step for all parameters instead of ~10 per tensor
+        return torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.99),
+                                fused=True)
+
     def _train(self, network: TopicVAE, data: BatchSource, rng: np.random.Generator) -> TrainingResult:
         validation = None
         if self.validation_split > 0:
             order = rng.permutation(len(data))
             n_val = max(2, int(round(self.validation_split * len(data))))
             validation, data = data.subset(order[:n_val]), data.subset(order[n_val:])
-        # fused: one kernel per step for all parameters instead of ~10 per tensor
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate,
-                                     betas=(self.momentum, 0.99), fused=True)
+        optimizer = self._optimizer(network)
         return train(
             network, network.loss, data, epochs=self.epochs, batch_size=self.batch_size,
             optimizer=optimizer, rng=rng, validation=validation, patience=self.patience,

@@ -41,11 +41,13 @@ class InferenceNetwork(nn.Module):
         Key of :data:`ACTIVATIONS` (paper: softplus).
     dropout : float
         Dropout on the last hidden layer (paper: 0.2).
+    batch_norm : bool
+        Batch-normalise μ and log σ² (ProdLDA, CTM); ETM does not.
     """
 
     def __init__(self, bow_size: int, embedding_size: int, n_topics: int,
                  hidden_sizes: Sequence[int] = (100, 100), activation: str = "softplus",
-                 dropout: float = 0.2):
+                 dropout: float = 0.2, batch_norm: bool = True):
         super().__init__()
         if bow_size == 0 and embedding_size == 0:
             raise ValueError("the inference network needs a bag of words, an embedding, or both")
@@ -64,8 +66,10 @@ class InferenceNetwork(nn.Module):
         self.log_variance = nn.Linear(width, n_topics)
         # Batch normalisation without affine parameters on both heads, as in ProdLDA/CTM:
         # it keeps the posterior from collapsing onto the prior early in training.
-        self.mean_norm = nn.BatchNorm1d(n_topics, affine=False)
-        self.log_variance_norm = nn.BatchNorm1d(n_topics, affine=False)
+        # ETM (Dieng et al. 2020) has no such normalisation: ``batch_norm=False``.
+        norm = (lambda: nn.BatchNorm1d(n_topics, affine=False)) if batch_norm else nn.Identity
+        self.mean_norm = norm()
+        self.log_variance_norm = norm()
 
     def forward(self, bow: torch.Tensor | None, embedding: torch.Tensor | None):
         first, rest = self.hidden[0], self.hidden[1:]

@@ -1,0 +1,208 @@
+"""LDA (Blei et al. 2003) fitted by collapsed Gibbs sampling in tomotopy.
+
+Why tomotopy: its sampler is compiled (SIMD, C++), so 400 iterations on 20,000 short
+documents take seconds on one core where gensim's online variational Bayes needs
+several passes to reach comparable coherence; it is deterministic under a seed with one
+worker and ships wheels on PyPI. Only its results are kept: the topic-word matrix and
+the Dirichlet parameter α are stored as arrays, and :meth:`LDA.transform` infers
+document-topic distributions for new documents itself (see there), so a saved model
+never needs tomotopy's binary format.
+
+Defaults follow Mueller & Dredze (2021) §4 (400 Gibbs iterations, as their MalletLDA
+baseline), with Mallet's/tomotopy's η = 0.01 and hyperparameter optimisation of α every
+10 iterations.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
+from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
+
+logger = logging.getLogger(__name__)
+
+_ITERATIONS_PER_STEP = 10
+_INFERENCE_CHUNK = 4096
+
+
+def infer_doc_topic(counts: sp.csr_matrix, topic_word: np.ndarray, alpha: np.ndarray,
+                    iterations: int = 100) -> np.ndarray:
+    """Document-topic distributions under fixed topics, by the deterministic
+    expected-count (zero-order collapsed variational, CVB0) update.
+
+    For each document d, n_dk = Σ_w n_dw γ_dwk with γ_dwk ∝ (n_dk + α_k) φ_kw; the result
+    is (n_dk + α_k) / (N_d + Σα). Each document is solved on its own, so the answer does
+    not depend on the other documents or their order.
+
+    Parameters
+    ----------
+    counts : csr_matrix, shape (n_docs, V)
+    topic_word : ndarray, shape (K, V)
+        φ, rows sum to 1.
+    alpha : ndarray, shape (K,)
+    iterations : int
+
+    Returns
+    -------
+    ndarray, shape (n_docs, K), rows sum to 1 (a document without vocabulary words
+    gets α / Σα).
+    """
+    counts = sp.csr_matrix(counts, dtype=np.float64)
+    phi = np.asarray(topic_word, dtype=np.float64)
+    n_docs, n_topics = counts.shape[0], phi.shape[0]
+    out = np.empty((n_docs, n_topics))
+    for start in range(0, n_docs, _INFERENCE_CHUNK):
+        block = counts[start : start + _INFERENCE_CHUNK]
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        gather = sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(block.shape[0], rows.size))
+        phi_cols = phi[:, block.indices].T  # (nnz, K)
+        length = np.asarray(block.sum(axis=1)).ravel()
+        doc_topic = np.tile(alpha, (block.shape[0], 1)) + length[:, None] / n_topics
+        for _ in range(iterations):
+            weights = doc_topic[rows] * phi_cols
+            weights *= (block.data / weights.sum(1))[:, None]
+            doc_topic = gather @ weights + alpha
+        out[start : start + block.shape[0]] = doc_topic / doc_topic.sum(1, keepdims=True)
+    return out
+
+
+class LDA(TopicModel):
+    """LDA (Blei et al. 2003): collapsed Gibbs sampling in tomotopy.
+
+    Parameters
+    ----------
+    n_topics : int
+    language : str, optional
+        Language to model (default: the corpus's primary one).
+    vocabulary_size, min_df : int
+        Vocabulary: the most frequent words seen in at least ``min_df`` documents.
+    alpha : float
+        Initial symmetric document-topic Dirichlet parameter (optimised during training
+        when ``optimize_interval`` > 0).
+    eta : float
+        Topic-word Dirichlet parameter η.
+    iterations : int
+        Gibbs sweeps (Mueller & Dredze 2021 §4: 400).
+    optimize_interval : int
+        Optimise α every this many iterations (0: never).
+    inference_iterations : int
+        Fixed-point iterations of :func:`infer_doc_topic` in ``transform``.
+    seed : int
+    progress : bool
+    """
+
+    name = "lda"
+    _parameter_constraints: ClassVar[dict] = {
+        "n_topics": Interval(int, 1),
+        "language": Optional(Anything()),
+        "vocabulary_size": Interval(int, 1),
+        "min_df": Interval(int, 1),
+        "alpha": Interval(float, 0.0, open_low=True),
+        "eta": Interval(float, 0.0, open_low=True),
+        "iterations": Interval(int, 1),
+        "optimize_interval": Interval(int, 0),
+        "inference_iterations": Interval(int, 1),
+        "seed": Optional(Interval(int, 0)),
+        "progress": OneOf((True, False)),
+    }
+
+    def __init__(self, n_topics: int = 10, *, language: str | None = None,
+                 vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, alpha: float = 0.1,
+                 eta: float = 0.01, iterations: int = 400, optimize_interval: int = 10,
+                 inference_iterations: int = 100, seed: int | None = 0, progress: bool = True):
+        self.n_topics = n_topics
+        self.language = language
+        self.vocabulary_size = vocabulary_size
+        self.min_df = min_df
+        self.alpha = alpha
+        self.eta = eta
+        self.iterations = iterations
+        self.optimize_interval = optimize_interval
+        self.inference_iterations = inference_iterations
+        self.seed = seed
+        self.progress = progress
+
+    def fit(self, corpus, *, embeddings=None) -> "LDA":
+        """Sample topics from the bags of words of ``corpus``; ``embeddings`` are not used."""
+        import tomotopy
+
+        self._validate_params()
+        data = bag_of_words_input(as_corpus(corpus, self.language), self.language, n_topics=self.n_topics,
+                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
+        words = data.vocabulary.words
+        sampler = tomotopy.LDAModel(k=self.n_topics, alpha=self.alpha, eta=self.eta,
+                                    seed=0 if self.seed is None else self.seed)
+        sampler.optim_interval = self.optimize_interval
+        counts = data.counts[data.keep].tocsr()
+        for row in range(counts.shape[0]):
+            lo, hi = counts.indptr[row], counts.indptr[row + 1]
+            sampler.add_doc(np.repeat(np.array(words, dtype=object)[counts.indices[lo:hi]],
+                                      counts.data[lo:hi].astype(np.int64)).tolist())
+        bar = tqdm(total=self.iterations, desc="fitting LDA", unit="it", disable=not self.progress, leave=False)
+        with bar:
+            done = 0
+            while done < self.iterations:
+                step = min(_ITERATIONS_PER_STEP, self.iterations - done)
+                sampler.train(step, workers=1)  # one worker: same seed, same topics
+                done += step
+                bar.update(step)
+                bar.set_postfix(ll=f"{sampler.ll_per_word:.3f}")
+        column = np.array([data.vocabulary.index(w) for w in sampler.used_vocabs])
+        topic_word = np.full((self.n_topics, len(words)), self.eta, dtype=np.float64)
+        for k in range(self.n_topics):
+            topic_word[k, column] = np.asarray(sampler.get_topic_word_dist(k), dtype=np.float64)
+        self.topic_word_ = topic_word / topic_word.sum(1, keepdims=True)
+        self.alpha_ = np.asarray(sampler.alpha, dtype=np.float64)
+        self.log_likelihood_per_word_ = float(sampler.ll_per_word)
+        self.n_dropped_ = data.n_dropped
+        self.vocabularies_ = {data.language: data.vocabulary}
+        self.language_ = data.language
+        return self
+
+    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
+        """p(topic | document) for ``documents`` under the fitted topics, shape
+        (n_texts, n_topics), by :func:`infer_doc_topic` (deterministic, per document)."""
+        language = self._language(language)
+        counts = self.vocabularies_[language].bag_of_words(as_corpus(documents, language).texts(language))
+        return infer_doc_topic(counts, self.topic_word_, self.alpha_, self.inference_iterations)
+
+    def topic_labels(self, corpus, *, top_n: int = 10) -> np.ndarray:
+        """Most probable topic per document, the supervision of Mueller & Dredze (2021) §4:
+        the topic whose top-``top_n`` word list holds most of the document's tokens.
+
+        Ties (including documents with no token in any list) go to the topic with the
+        higher p(topic | document) from :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of int, shape (n_texts,)
+        """
+        language = self._language(None)
+        vocabulary = self.vocabularies_[language]
+        counts = vocabulary.bag_of_words(as_corpus(corpus, language).texts(language))
+        top = np.argsort(-self.topic_word_, axis=1, kind="stable")[:, :top_n]
+        in_list = np.zeros_like(self.topic_word_)
+        np.put_along_axis(in_list, top, 1.0, axis=1)
+        hits = np.asarray(counts @ in_list.T)  # (n_docs, K) tokens in each topic's list
+        doc_topic = infer_doc_topic(counts, self.topic_word_, self.alpha_, self.inference_iterations)
+        return np.argmax(hits + doc_topic, axis=1)  # doc_topic < 1 only breaks ties
+
+    def _topic_word(self, language: str) -> np.ndarray:
+        return self.topic_word_
+
+    def _state(self):
+        state = {"log_likelihood_per_word": self.log_likelihood_per_word_, "n_dropped": self.n_dropped_}
+        return state, {"topic_word": self.topic_word_, "alpha": self.alpha_}
+
+    def _restore(self, state, arrays):
+        self.topic_word_ = arrays["topic_word"]
+        self.alpha_ = arrays["alpha"]
+        self.log_likelihood_per_word_ = float(state["log_likelihood_per_word"])
+        self.n_dropped_ = int(state["n_dropped"])

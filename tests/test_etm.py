@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+import torch
+
+from polytopic import Corpus
+from polytopic.encoders.tokens import TokenEncoder
+from polytopic.models import ETM
+
+
+def planted_corpus(n_docs=200, seed=0):
+    rng = np.random.default_rng(seed)
+    topics = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
+    return Corpus([" ".join(rng.choice(topics[i % 2], 12)) for i in range(n_docs)])
+
+
+@pytest.fixture(scope="module")
+def etm():
+    return ETM(n_topics=2, min_df=1, hidden_sizes=(32,), epochs=60, batch_size=50, progress=False).fit(planted_corpus())
+
+
+def test_planted_topics_are_recovered(etm):
+    found = sorted(sorted(t) for t in etm.topics(top_n=5))
+    assert found == [["apple", "banana", "cherry", "grape", "melon"], ["boot", "driver", "kernel", "linux", "module"]]
+    doc_topic = etm.transform(["apple melon grape", "kernel boot driver"])
+    assert doc_topic.argmax(1)[0] != doc_topic.argmax(1)[1]
+
+
+def test_word_embeddings_come_from_the_encoder(etm):
+    vocabulary = etm.vocabularies_["en"].words
+    expected = TokenEncoder(progress=False).static_word_vectors(vocabulary)
+    np.testing.assert_allclose(etm.network_.decoder.word_vectors.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(etm.topic_word.sum(1), 1, atol=1e-6)
+
+
+def test_save_load_round_trip(etm, tmp_path):
+    loaded = ETM.load(etm.save(tmp_path / "etm"))
+    assert loaded.topics() == etm.topics()
+    corpus = planted_corpus(20, seed=1)
+    np.testing.assert_array_equal(loaded.transform(corpus), etm.transform(corpus))
+    assert not any(p.requires_grad and "word_vectors" in n for n, p in loaded.network_.named_parameters())
+    assert isinstance(loaded.network_.decoder.word_vectors, torch.Tensor)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from polytopic import Corpus, ParameterError
+from polytopic.models import LDA
+from polytopic.models.lda import infer_doc_topic
+
+
+def planted_corpus(n_docs=120, seed=0):
+    """Two vocabularies that never mix: every document draws from one of them."""
+    rng = np.random.default_rng(seed)
+    topics = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
+    return Corpus([" ".join(rng.choice(topics[i % 2], 12)) for i in range(n_docs)])
+
+
+@pytest.fixture(scope="module")
+def lda(english_corpus):
+    return LDA(n_topics=12, iterations=100, progress=False).fit(english_corpus)
+
+
+def test_planted_topics_are_recovered():
+    model = LDA(n_topics=2, iterations=50, min_df=1, progress=False).fit(planted_corpus())
+    found = sorted(sorted(t) for t in model.topics(top_n=5))
+    assert found == [["apple", "banana", "cherry", "grape", "melon"], ["boot", "driver", "kernel", "linux", "module"]]
+    doc_topic = model.transform(["apple melon grape", "kernel boot"])
+    assert doc_topic.max(1).min() > 0.8 and doc_topic.argmax(1)[0] != doc_topic.argmax(1)[1]
+
+
+def test_inference_on_fixed_topics_matches_hand_computation():
+    # One word that only topic 0 emits: every token goes to topic 0,
+    # so θ = (n + α) / (N + Σα) = (3 + 1, 0 + 1) / 5.
+    phi = np.array([[1.0, 0.0], [0.0, 1.0]])
+    theta = infer_doc_topic(sp.csr_matrix([[3.0, 0.0], [0.0, 0.0]]), phi, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(theta, [[0.8, 0.2], [0.5, 0.5]])
+
+
+def test_debian_topics_hold_expected_words(lda, english_corpus):
+    words = {w for topic in lda.topics(top_n=10) for w in topic}
+    assert {"game", "library", "server"} <= words
+    doc_topic = lda.transform(english_corpus)
+    assert doc_topic.shape == (400, 12)
+    np.testing.assert_allclose(doc_topic.sum(1), 1)
+
+
+def test_topic_labels_count_top_words(lda, english_corpus):
+    labels = lda.topic_labels(english_corpus)
+    assert labels.shape == (400,) and labels.dtype.kind == "i"
+    top = lda.topics(top_n=10)
+    text = ["game " * 5 + " ".join(top[3][:3])]
+    tokens = Corpus(text).tokens()[0]
+    hits = [sum(t in set(topic) for t in tokens) for topic in top]
+    assert lda.topic_labels(text)[0] == int(np.argmax(hits))
+    # labels agree with the most probable topic for most documents
+    assert (labels == lda.transform(english_corpus).argmax(1)).mean() > 0.5
+
+
+def test_save_load_keeps_topics(lda, english_corpus, tmp_path):
+    loaded = LDA.load(lda.save(tmp_path / "lda"))
+    assert loaded.topics() == lda.topics()
+    np.testing.assert_array_equal(loaded.topic_labels(english_corpus), lda.topic_labels(english_corpus))
+
+
+def test_too_many_topics_for_the_vocabulary():
+    with pytest.raises(ParameterError, match="exceeds the vocabulary"):
+        LDA(n_topics=20, min_df=1, progress=False).fit(planted_corpus(10))
+    with pytest.raises(ParameterError, match="usable documents"):
+        LDA(n_topics=5, min_df=1, progress=False).fit(["apple banana cherry grape melon kiwi"] * 3)
