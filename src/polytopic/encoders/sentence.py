@@ -50,6 +50,12 @@ def directory_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_source(model_path: str) -> str:
+    """Identity of a model's weights: the fingerprint of a local directory, else the hub name."""
+    path = Path(model_path)
+    return directory_fingerprint(path) if path.is_dir() else f"hub:{model_path}"
+
+
 class SentenceTransformerEncoder(Encoder):
     """Any sentence-transformers model: the packaged MiniLM by default.
 
@@ -86,9 +92,7 @@ class SentenceTransformerEncoder(Encoder):
 
     @cached_property
     def identity(self) -> str:
-        path = Path(self.model_path)
-        source = directory_fingerprint(path) if path.is_dir() else f"hub:{self.model_path}"
-        return f"sentence-transformers:{source}:normalize={self.normalize}:window={self.window}"
+        return f"sentence-transformers:{model_source(self.model_path)}:normalize={self.normalize}:window={self.window}"
 
     @cached_property
     def window(self) -> int | None:

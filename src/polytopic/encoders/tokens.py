@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from polytopic.encoders.cache import VectorCache, default_cache_dir, text_key
-from polytopic.encoders.sentence import PACKAGED_MINILM, directory_fingerprint, resolve_model_path
+from polytopic.encoders.sentence import PACKAGED_MINILM, model_source, resolve_model_path
 from polytopic.errors import EncoderError
 
 logger = logging.getLogger(__name__)
@@ -124,9 +124,7 @@ class TokenEncoder:
 
     @cached_property
     def identity(self) -> str:
-        path = Path(self.model_path)
-        source = directory_fingerprint(path) if path.is_dir() else f"hub:{self.model_path}"
-        return f"tokens:{source}:last-hidden:word-mean:window={self.window}"
+        return f"tokens:{model_source(self.model_path)}:last-hidden:word-mean:window={self.window}"
 
     @cached_property
     def cache(self) -> VectorCache | None:
