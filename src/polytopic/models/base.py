@@ -23,7 +23,7 @@ import polytopic
 from polytopic.corpus import Corpus
 from polytopic.encoders import check_embeddings, get_encoder
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError
-from polytopic.params import validate
+from polytopic.params import Anything, Interval, Optional, validate
 from polytopic.persistence import atomic_directory, read_arrays, read_json, write_arrays, write_json
 from polytopic.preprocessing import Vocabulary
 
@@ -99,6 +99,16 @@ def bag_of_words_input(corpus: Corpus, language: str | None, *, n_topics: int,
             "add documents or lower n_topics"
         )
     return BagOfWords(language, texts, vocabulary, counts, keep)
+
+
+#: Constraints every model that builds its own vocabulary shares: K, the language to
+#: model, and the vocabulary's size and minimum document frequency.
+CORPUS_PARAMETERS: dict = {
+    "n_topics": Interval(int, 1),
+    "language": Optional(Anything()),
+    "vocabulary_size": Interval(int, 1),
+    "min_df": Interval(int, 1),
+}
 
 
 class TopicModel(ABC):

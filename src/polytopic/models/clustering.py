@@ -32,7 +32,7 @@ from scipy.special import log_softmax, softmax
 
 from polytopic.encoders import Encoder
 from polytopic.errors import ParameterError
-from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
 from polytopic.params import Anything, Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -84,11 +84,8 @@ class ClusteringTopics(TopicModel):
 
     name = "clustering"
     _parameter_constraints: ClassVar[dict] = {
-        "n_topics": Interval(int, 1),
+        **CORPUS_PARAMETERS,
         "encoder": Anything(),
-        "language": Optional(Anything()),
-        "vocabulary_size": Interval(int, 1),
-        "min_df": Interval(int, 1),
         "reduction": OneOf(("pca", "umap", "none")),
         "n_components": Interval(int, 1),
         "clustering": OneOf(("kmeans", "hdbscan")),

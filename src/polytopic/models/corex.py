@@ -22,8 +22,8 @@ from typing import ClassVar
 import numpy as np
 
 from polytopic.errors import ParameterError
-from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
-from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.params import Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -54,10 +54,7 @@ class CorEx(TopicModel):
 
     name = "corex"
     _parameter_constraints: ClassVar[dict] = {
-        "n_topics": Interval(int, 1),
-        "language": Optional(Anything()),
-        "vocabulary_size": Interval(int, 1),
-        "min_df": Interval(int, 1),
+        **CORPUS_PARAMETERS,
         "iterations": Interval(int, 1),
         "seed": Optional(Interval(int, 0)),
         "progress": OneOf((True, False)),

@@ -21,7 +21,7 @@ import torch
 
 from polytopic.encoders import Encoder
 from polytopic.errors import CorpusError
-from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
 from polytopic.models.training import BatchSource, TrainingResult, train
 from polytopic.models.vae import ACTIVATIONS, TopicVAE
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
@@ -45,10 +45,7 @@ class _VAETopicModel(TopicModel):
     uses_embedding_input: ClassVar[bool]
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_topics": Interval(int, 1),
-        "language": Optional(Anything()),
-        "vocabulary_size": Interval(int, 1),
-        "min_df": Interval(int, 1),
+        **CORPUS_PARAMETERS,
         "hidden_sizes": Sizes(),
         "activation": OneOf(tuple(ACTIVATIONS)),
         "dropout": Interval(float, 0.0, 1.0, open_high=True),

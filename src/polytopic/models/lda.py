@@ -22,8 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
-from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.params import Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -100,10 +100,7 @@ class LDA(TopicModel):
 
     name = "lda"
     _parameter_constraints: ClassVar[dict] = {
-        "n_topics": Interval(int, 1),
-        "language": Optional(Anything()),
-        "vocabulary_size": Interval(int, 1),
-        "min_df": Interval(int, 1),
+        **CORPUS_PARAMETERS,
         "alpha": Interval(float, 0.0, open_low=True),
         "eta": Interval(float, 0.0, open_low=True),
         "iterations": Interval(int, 1),

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from polytopic.encoders.sentence import PACKAGED_MINILM
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
-from polytopic.models.base import TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
 from polytopic.models.ctm import resolve_device
 from polytopic.models.topclus_network import TopClusNetwork, sharpened_target
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
@@ -117,11 +117,8 @@ class TopClus(TopicModel):
 
     name = "topclus"
     _parameter_constraints: ClassVar[dict] = {
-        "n_topics": Interval(int, 1),
+        **CORPUS_PARAMETERS,
         "encoder": Anything(),
-        "language": Optional(Anything()),
-        "vocabulary_size": Interval(int, 1),
-        "min_df": Interval(int, 1),
         "min_count": Interval(int, 1),
         "latent_size": Interval(int, 2),
         "encoder_sizes": Sizes(),
