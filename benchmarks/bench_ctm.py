@@ -6,7 +6,7 @@ wall time of each and their ratio, and NPMI (gensim c_npmi, top-10, boolean slid
 window 10) of both topic sets against the same tokenised corpus.
 
 Run from an environment with both installed (see benchmarks/README.md):
-    python benchmarks/bench_ctm.py [--docs 20000] [--epochs 60] [--topics 50]
+    python benchmarks/bench_ctm.py [--docs 20000] [--epochs 60] [--topics 50] [--seeds 0,1]
 """
 
 from __future__ import annotations
@@ -49,12 +49,19 @@ def fit_reference(bow, embeddings, vocabulary, topics, epochs, seed):
     return seconds, [list(t) for t in model.get_topic_lists(10)]
 
 
+def fit_ours(corpus, embeddings, topics, epochs, seed, adapt_embedding):
+    model = CombinedTM(n_topics=topics, epochs=epochs, seed=seed, adapt_embedding=adapt_embedding, progress=False)
+    started = time.perf_counter()
+    model.fit(corpus, embeddings=embeddings)
+    return time.perf_counter() - started, model.topics(10), model.vocabularies_["en"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--topics", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="comma-separated; every fit runs once per seed")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ctm.json")
     args = parser.parse_args()
 
@@ -64,28 +71,33 @@ def main():
     bow = vocabulary.bag_of_words(corpus.texts())
     texts = corpus.tokens("en")
 
-    model = CombinedTM(n_topics=args.topics, epochs=args.epochs, seed=args.seed, progress=False)
-    started = time.perf_counter()
-    model.fit(corpus, embeddings=embeddings)
-    print(f"polytopic fitted in {time.perf_counter() - started:.1f} s", flush=True)
-    ours_seconds = time.perf_counter() - started
-    assert model.vocabularies_["en"] == vocabulary  # same vocabulary for both
+    fits = {
+        "polytopic": lambda seed: fit_ours(corpus, embeddings, args.topics, args.epochs, seed, False),
+        "polytopic_adapt": lambda seed: fit_ours(corpus, embeddings, args.topics, args.epochs, seed, True),
+        "reference": lambda seed: fit_reference(bow, embeddings, vocabulary, args.topics, args.epochs, seed),
+    }
+    runs = {name: [] for name in fits}
+    for seed in map(int, args.seeds.split(",")):
+        for name, fit in fits.items():
+            seconds, topics, *fitted_vocabulary = fit(seed)
+            assert not fitted_vocabulary or fitted_vocabulary[0] == vocabulary  # one vocabulary for all
+            runs[name].append({"seed": seed, "fit_s": round(seconds, 2), "npmi": round(npmi(topics, texts), 4),
+                               "topics_sample": [" ".join(t) for t in topics[:5]]})
+            print(name, json.dumps(runs[name][-1]), flush=True)
 
-    ref_seconds, ref_topics = fit_reference(bow, embeddings, vocabulary, args.topics, args.epochs, args.seed)
-
+    mean = lambda name, key: float(np.mean([r[key] for r in runs[name]]))  # noqa: E731
     result = {
         "docs": args.docs, "topics": args.topics, "epochs": args.epochs, "vocabulary": len(vocabulary),
         "torch_threads": torch.get_num_threads(),
-        "polytopic_fit_s": round(ours_seconds, 2), "reference_fit_s": round(ref_seconds, 2),
-        "speedup": round(ref_seconds / ours_seconds, 2),
-        "polytopic_npmi": round(npmi(model.topics(10), texts), 4),
-        "reference_npmi": round(npmi(ref_topics, texts), 4),
-        "polytopic_topics_sample": [" ".join(t) for t in model.topics(10)[:5]],
-        "reference_topics_sample": [" ".join(t) for t in ref_topics[:5]],
+        "summary": {name: {"mean_fit_s": round(mean(name, "fit_s"), 2), "mean_npmi": round(mean(name, "npmi"), 4),
+                           "speedup_vs_reference": round(mean("reference", "fit_s") / mean(name, "fit_s"), 2),
+                           "npmi_minus_reference": round(mean(name, "npmi") - mean("reference", "npmi"), 4)}
+                    for name in runs},
+        "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result["summary"], indent=2))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ stopping, documents with no vocabulary word."""
 import numpy as np
 import pytest
 
-from polytopic import CombinedTM, Corpus, CorpusError, EncoderError, ProdLDA, ZeroShotTM
+from polytopic import CombinedTM, Corpus, CorpusError, EncoderError, ProdLDA, ZeroShotTM, load_model
 from polytopic.encoders import MultilingualUSEEncoder
 
 
@@ -82,3 +82,18 @@ def test_zeroshot_transfers_topics_across_languages(use_vectors):
     match = (en == de).mean()
     shuffled = (en == np.random.default_rng(0).permutation(de)).mean()
     assert match > 0.6 and match > 3 * shuffled  # measured: 0.77 vs 0.12
+
+
+def test_combined_tm_with_the_reference_adapt_layer_round_trips(english_corpus, minilm_embeddings, tmp_path):
+    direct = CombinedTM(n_topics=5, epochs=2, progress=False).fit(english_corpus, embeddings=minilm_embeddings)
+    adapt = CombinedTM(n_topics=5, epochs=2, adapt_embedding=True, progress=False).fit(
+        english_corpus, embeddings=minilm_embeddings)
+    count = lambda model: sum(p.numel() for p in model.network_.parameters())  # noqa: E731
+    vocabulary = len(adapt.vocabularies_["en"])
+    # the adapt map E x V (+ V biases) and a V-wide instead of E-wide embedding half of the first layer
+    assert count(adapt) - count(direct) == 384 * vocabulary + vocabulary + 100 * (vocabulary - 384)
+    adapt.save(tmp_path / "adapt")
+    loaded = load_model(tmp_path / "adapt")
+    assert loaded.adapt_embedding is True
+    np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=minilm_embeddings),
+                                  adapt.transform(english_corpus, embeddings=minilm_embeddings))

@@ -18,7 +18,18 @@ from polytopic.errors import (
     PolytopicError,
 )
 from polytopic.preprocessing import Tokenizer, Vocabulary
-from polytopic.models import CombinedTM, ProdLDA, ZeroShotTM, TopicModel, load_model
+from polytopic.models import (
+    ETM,
+    LDA,
+    ClusteringTopics,
+    CombinedTM,
+    CorEx,
+    ProdLDA,
+    TopClus,
+    TopicModel,
+    ZeroShotTM,
+    load_model,
+)
 
 __all__ = [
     "Corpus",
@@ -28,6 +39,11 @@ __all__ = [
     "ProdLDA",
     "CombinedTM",
     "ZeroShotTM",
+    "LDA",
+    "ClusteringTopics",
+    "CorEx",
+    "ETM",
+    "TopClus",
     "load_model",
     "PolytopicError",
     "CorpusError",

@@ -171,10 +171,6 @@ class TokenEncoder:
     def _encode(self, pieces: list[tuple[np.ndarray, np.ndarray, list[str]]]) -> list[np.ndarray]:
         """Word vectors (n_words, dimension) for each text's pieces."""
         windows = [(t, a, b) for t, (_, word_of, _) in enumerate(pieces) for a, b in self._windows(word_of)]
-        long = sum(len(self._windows(p[1])) > 1 for p in pieces)
-        if long:
-            logger.warning("%d texts are longer than %s's window of %d word pieces: each is split into "
-                           "windows encoded on their own", long, self.name, self.window)
         sums = [np.zeros((len(words), self.dimension), dtype=np.float32) for _, _, words in pieces]
         counts = [np.bincount(word_of, minlength=len(words)) for _, word_of, words in pieces]
         order = np.argsort([a - b for _, a, b in windows], kind="stable")  # longest first
@@ -201,6 +197,7 @@ class TokenEncoder:
             raise EncoderError("iter_encode takes a sequence of texts")
         bar = tqdm(total=len(texts), desc=f"token vectors ({self.name})", unit="doc",
                    disable=not self.progress, leave=False)
+        long = 0
         with bar:
             for start in range(0, len(texts), chunk_size):
                 chunk = list(texts[start : start + chunk_size])
@@ -209,6 +206,7 @@ class TokenEncoder:
                 blocks = self.cache.get_rows(keys) if self.cache is not None else [None] * len(chunk)
                 missing = [i for i, (b, p) in enumerate(zip(blocks, pieces)) if b is None or len(b) != len(p[2])]
                 if missing:
+                    long += sum(len(self._windows(pieces[i][1])) > 1 for i in missing)
                     fresh = [v.astype(np.float16) for v in self._encode([pieces[i] for i in missing])]
                     for i, vectors in zip(missing, fresh):
                         blocks[i] = vectors
@@ -216,6 +214,9 @@ class TokenEncoder:
                         self.cache.put_rows([keys[i] for i in missing], fresh)
                 bar.update(len(chunk))
                 yield TokenVectors(np.arange(start, start + len(chunk)), [p[2] for p in pieces], blocks)
+        if long:  # once per call, not per chunk
+            logger.warning("%d of %d texts were longer than %s's window of %d word pieces: each was split into "
+                           "windows encoded on their own", long, len(texts), self.name, self.window)
 
     @torch.no_grad()
     def static_word_vectors(self, words: Sequence[str]) -> np.ndarray:

@@ -24,6 +24,7 @@ from torch import nn
 
 from polytopic.encoders.sentence import PACKAGED_MINILM
 from polytopic.encoders.tokens import TokenEncoder
+from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.ctm import _VAETopicModel
 from polytopic.models.vae import InferenceNetwork, LogisticNormalPrior
 from polytopic.params import Anything, Interval
@@ -69,18 +70,17 @@ class ETMNetwork(nn.Module):
             self.prior.variance.fill_(1.0)
         self.decoder = EmbeddingDecoder(n_topics, vocabulary_size, word_dimension)
 
-    def _posterior(self, bow: torch.Tensor):
-        return self.inference(bow / bow.sum(1, keepdim=True).clamp(min=1), None)
+    def _posterior(self, bow: BagOfWordsBatch):
+        return self.inference(bow.normalised(), None)
 
-    def loss(self, bow: torch.Tensor, embedding=None) -> torch.Tensor:
+    def loss(self, bow: BagOfWordsBatch, embedding=None) -> torch.Tensor:
         """Negated ELBO per document, shape (batch,), one reparameterised sample."""
         mean, log_variance = self._posterior(bow)
         delta = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
-        reconstruction = -(bow * self.decoder(torch.softmax(delta, dim=1))).sum(1)
-        return self.prior.kl(mean, log_variance) + reconstruction
+        return self.prior.kl(mean, log_variance) - bow.log_likelihood(self.decoder(torch.softmax(delta, dim=1)))
 
     @torch.no_grad()
-    def doc_topic(self, bow: torch.Tensor, embedding=None, noise=None) -> torch.Tensor:
+    def doc_topic(self, bow: BagOfWordsBatch, embedding=None, noise=None) -> torch.Tensor:
         """θ = softmax(μ), shape (batch, K) (the reference code's ``get_theta`` in eval)."""
         return torch.softmax(self._posterior(bow)[0], dim=1)
 

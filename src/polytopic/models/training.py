@@ -19,6 +19,8 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
+from polytopic.models.bow import BagOfWordsBatch
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,8 +28,9 @@ logger = logging.getLogger(__name__)
 class BatchSource:
     """Rows of a sparse bag-of-words and of dense embeddings, cut into tensors.
 
-    The bag of words stays sparse in memory and is densified one batch at a time, so
-    memory grows with the corpus's non-zeros, not with documents × vocabulary.
+    The bag of words stays sparse, in memory and in each batch
+    (:class:`~polytopic.models.bow.BagOfWordsBatch`), so memory and time grow with the
+    corpus's non-zeros, not with documents × vocabulary.
     """
 
     bow: sp.csr_matrix | None
@@ -41,10 +44,8 @@ class BatchSource:
     def __len__(self) -> int:
         return (self.bow if self.bow is not None else self.embeddings).shape[0]
 
-    def batch(self, rows: np.ndarray) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        bow = None
-        if self.bow is not None:
-            bow = torch.from_numpy(self.bow[rows].toarray()).to(self.device, non_blocking=True)
+    def batch(self, rows: np.ndarray) -> tuple[BagOfWordsBatch | None, torch.Tensor | None]:
+        bow = BagOfWordsBatch.from_csr(self.bow[rows], self.device) if self.bow is not None else None
         embedding = self._embeddings[torch.from_numpy(rows).to(self.device)] if self.embeddings is not None else None
         return bow, embedding
 
