@@ -128,3 +128,9 @@ def test_batch_order_never_leaves_a_single_row_batch():
     batches = batch_order(129, 64, np.random.default_rng(0))
     assert [len(b) for b in batches] == [64, 65]
     assert sorted(np.concatenate(batches)) == list(range(129))
+
+
+def test_an_empty_batch_gives_empty_results():
+    bow = BagOfWordsBatch.from_csr(sp.csr_matrix((0, 30), dtype=np.float32))
+    assert bow.totals().shape == (0,) and bow.log_likelihood(torch.zeros(0, 30)).shape == (0,)
+    assert bow.project(torch.ones(30, 4)).shape == (0, 4)

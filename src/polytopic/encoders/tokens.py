@@ -197,7 +197,16 @@ class TokenEncoder:
             raise EncoderError("iter_encode takes a sequence of texts")
         bar = tqdm(total=len(texts), desc=f"token vectors ({self.name})", unit="doc",
                    disable=not self.progress, leave=False)
-        long = 0
+        long_texts: list[int] = []  # per chunk, texts split into windows
+        try:
+            yield from self._encode_chunks(texts, chunk_size, bar, long_texts)
+        finally:  # one warning per call, not per chunk; also when the caller stops early
+            if sum(long_texts):
+                logger.warning("%d of %d texts were longer than %s's window of %d word pieces: each was split "
+                               "into windows encoded on their own", sum(long_texts), len(texts), self.name,
+                               self.window)
+
+    def _encode_chunks(self, texts, chunk_size, bar, long_texts: list[int]) -> Iterator[TokenVectors]:
         with bar:
             for start in range(0, len(texts), chunk_size):
                 chunk = list(texts[start : start + chunk_size])
@@ -206,7 +215,7 @@ class TokenEncoder:
                 blocks = self.cache.get_rows(keys) if self.cache is not None else [None] * len(chunk)
                 missing = [i for i, (b, p) in enumerate(zip(blocks, pieces)) if b is None or len(b) != len(p[2])]
                 if missing:
-                    long += sum(len(self._windows(pieces[i][1])) > 1 for i in missing)
+                    long_texts.append(sum(len(self._windows(pieces[i][1])) > 1 for i in missing))
                     fresh = [v.astype(np.float16) for v in self._encode([pieces[i] for i in missing])]
                     for i, vectors in zip(missing, fresh):
                         blocks[i] = vectors
@@ -214,9 +223,6 @@ class TokenEncoder:
                         self.cache.put_rows([keys[i] for i in missing], fresh)
                 bar.update(len(chunk))
                 yield TokenVectors(np.arange(start, start + len(chunk)), [p[2] for p in pieces], blocks)
-        if long:  # once per call, not per chunk
-            logger.warning("%d of %d texts were longer than %s's window of %d word pieces: each was split into "
-                           "windows encoded on their own", long, len(texts), self.name, self.window)
 
     @torch.no_grad()
     def static_word_vectors(self, words: Sequence[str]) -> np.ndarray:

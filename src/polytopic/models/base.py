@@ -30,7 +30,7 @@ from polytopic.preprocessing import Vocabulary
 logger = logging.getLogger(__name__)
 
 FORMAT = "polytopic-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sparse first layer of the VAEs (format 1 is upgraded on load)
 CONFIG_FILE = "config.json"
 VOCABULARY_FILE = "vocabulary.json"
 ARRAYS_FILE = "model.safetensors"

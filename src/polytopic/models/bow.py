@@ -26,13 +26,13 @@ from torch.nn import functional as F
 class BagOfWordsBatch:
     """Documents' word counts as CSR pieces on one device.
 
-    ``words`` and ``counts`` (nnz,) hold each document's non-zeros in turn; ``lengths``
-    (batch,) says how many belong to each document and ``offsets`` (batch,) where they start.
+    ``words``, ``counts`` and ``rows`` (nnz,) hold each non-zero's word, count and
+    document; ``offsets`` (batch,) is where each document's non-zeros start.
     """
 
     words: torch.Tensor
     counts: torch.Tensor
-    lengths: torch.Tensor
+    rows: torch.Tensor
     offsets: torch.Tensor
 
     @classmethod
@@ -45,21 +45,24 @@ class BagOfWordsBatch:
         return cls(
             words=as_long(matrix.indices),
             counts=torch.from_numpy(np.asarray(matrix.data, dtype=np.float32)).to(device),
-            lengths=as_long(np.diff(matrix.indptr)),
+            rows=as_long(np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))),
             offsets=as_long(matrix.indptr[:-1]),
         )
 
     def __len__(self) -> int:
-        return len(self.lengths)
+        return len(self.offsets)
+
+    def _per_document(self, values: torch.Tensor) -> torch.Tensor:
+        """Sum of ``values`` (nnz,) per document, shape (batch,)."""
+        return torch.zeros(len(self), dtype=values.dtype, device=values.device).index_add_(0, self.rows, values)
 
     def totals(self) -> torch.Tensor:
         """Words per document, shape (batch,)."""
-        return torch.segment_reduce(self.counts, "sum", lengths=self.lengths)
+        return self._per_document(self.counts)
 
     def normalised(self) -> "BagOfWordsBatch":
         """Counts divided by each document's total (ETM's input); empty documents stay empty."""
-        totals = self.totals().clamp(min=1e-12).repeat_interleave(self.lengths)
-        return BagOfWordsBatch(self.words, self.counts / totals, self.lengths, self.offsets)
+        return BagOfWordsBatch(self.words, self.counts / self.totals()[self.rows], self.rows, self.offsets)
 
     def project(self, weight: torch.Tensor) -> torch.Tensor:
         """x W for ``weight`` (vocabulary, width): Σ_w n_w W[w] per document, (batch, width)."""
@@ -67,5 +70,4 @@ class BagOfWordsBatch:
 
     def log_likelihood(self, log_word: torch.Tensor) -> torch.Tensor:
         """Σ_w n_w log p(w) per document for ``log_word`` (batch, vocabulary), shape (batch,)."""
-        rows = torch.arange(len(self), device=log_word.device).repeat_interleave(self.lengths)
-        return torch.segment_reduce(self.counts * log_word[rows, self.words], "sum", lengths=self.lengths)
+        return self._per_document(self.counts * log_word[self.rows, self.words])

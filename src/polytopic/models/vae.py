@@ -33,12 +33,13 @@ class InputLayer(nn.Module):
     reference CombinedTM code (Bianchi et al. 2021a): mapped first to ``bow_size`` units
     and concatenated to the bag of words. That adapt map and the first layer are two
     linear maps with nothing between them, so they compose into one map from the
-    embedding to the hidden units: ``adapt_embedding`` adds E·V + V·H parameters
-    (0.97 M at E = 384, V = 2,000, H = 100, three quarters of the network) and training
+    embedding to the hidden units: ``adapt_embedding`` adds E·V + V + H·(V − E)
+    parameters (0.93 M at E = 384, V = 2,000, H = 100, 72% of the network) and training
     time, but no function the direct layer cannot represent.
 
-    All weights start as one ``nn.Linear`` over the concatenated input would:
-    uniform in ±1/√fan-in.
+    The first layer's weights and bias start as one ``nn.Linear`` over the concatenated
+    input would, uniform in ±1/√fan-in; the adapt map as ``nn.Linear(E, V)`` (as in the
+    reference).
     """
 
     def __init__(self, bow_size: int, embedding_size: int, width: int, adapt_embedding: bool = False):
@@ -62,6 +63,36 @@ class InputLayer(nn.Module):
         if self.embedding_weight is not None:
             x = x + F.linear(self.adapt(embedding) if self.adapt is not None else embedding, self.embedding_weight)
         return x
+
+
+def upgrade_format1(arrays: dict, uses_bow: bool) -> dict:
+    """Rename and reshape a format-1 inference network's arrays to this layout.
+
+    Format 1 (polytopic ≤ 0.1, before the sparse first layer) held the first layer as one
+    dense ``hidden.0`` over [bag of words; embedding] and CombinedTM's adapt map as
+    ``adapt_embedding``; the following Linear layers sat at even ``hidden`` indices.
+    Arrays already in this layout come back unchanged.
+    """
+    if "inference.hidden.0.weight" not in arrays:
+        return arrays
+    out = {k: v for k, v in arrays.items() if not k.startswith(("inference.hidden.", "inference.adapt_embedding."))}
+    weight = arrays["inference.hidden.0.weight"]
+    adapted = "inference.adapt_embedding.weight" in arrays
+    bow_size = 0 if not uses_bow else arrays["inference.adapt_embedding.weight"].shape[0] if adapted \
+        else weight.shape[1]
+    if bow_size:
+        out["inference.input.bow_weight"] = weight[:, :bow_size].T.copy()
+    if weight.shape[1] > bow_size:
+        out["inference.input.embedding_weight"] = weight[:, bow_size:].copy()
+    out["inference.input.bias"] = arrays["inference.hidden.0.bias"]
+    for part in ("weight", "bias"):
+        if f"inference.adapt_embedding.{part}" in arrays:
+            out[f"inference.input.adapt.{part}"] = arrays[f"inference.adapt_embedding.{part}"]
+    for key, value in arrays.items():  # Linear layers after the first: hidden.2k → hidden.(2k − 1)
+        match = key.split(".")
+        if key.startswith("inference.hidden.") and match[2] != "0":
+            out[f"inference.hidden.{int(match[2]) - 1}.{match[3]}"] = value
+    return out
 
 
 class InferenceNetwork(nn.Module):
