@@ -84,9 +84,10 @@ def test_zeroshot_transfers_topics_across_languages(use_vectors):
     assert match > 0.6 and match > 3 * shuffled  # measured: 0.77 vs 0.12
 
 
-def test_combined_tm_with_the_reference_adapt_layer_round_trips(english_corpus, minilm_embeddings, tmp_path):
-    direct = CombinedTM(n_topics=5, epochs=2, progress=False).fit(english_corpus, embeddings=minilm_embeddings)
-    adapt = CombinedTM(n_topics=5, epochs=2, adapt_embedding=True, progress=False).fit(
+def test_combined_tm_with_and_without_the_adapt_layer_round_trips(english_corpus, minilm_embeddings, tmp_path):
+    direct = CombinedTM(n_topics=5, epochs=2, adapt_embedding=False, progress=False).fit(
+        english_corpus, embeddings=minilm_embeddings)
+    adapt = CombinedTM(n_topics=5, epochs=2, progress=False).fit(
         english_corpus, embeddings=minilm_embeddings)
     count = lambda model: sum(p.numel() for p in model.network_.parameters())  # noqa: E731
     vocabulary = len(adapt.vocabularies_["en"])
@@ -95,5 +96,6 @@ def test_combined_tm_with_the_reference_adapt_layer_round_trips(english_corpus, 
     adapt.save(tmp_path / "adapt")
     loaded = load_model(tmp_path / "adapt")
     assert loaded.adapt_embedding is True
+    assert load_model(direct.save(tmp_path / "direct")).adapt_embedding is False
     np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=minilm_embeddings),
                                   adapt.transform(english_corpus, embeddings=minilm_embeddings))
