@@ -75,23 +75,25 @@ def upgrade_format1(arrays: dict, uses_bow: bool) -> dict:
     """
     if "inference.hidden.0.weight" not in arrays:
         return arrays
-    out = {k: v for k, v in arrays.items() if not k.startswith(("inference.hidden.", "inference.adapt_embedding."))}
+    out = {}
+    for key, value in arrays.items():
+        parts = key.split(".")
+        if key.startswith("inference.adapt_embedding."):
+            out[f"inference.input.adapt.{parts[-1]}"] = value
+        elif key.startswith("inference.hidden.") and parts[2] != "0":  # hidden.2k → hidden.(2k − 1)
+            out[f"inference.hidden.{int(parts[2]) - 1}.{parts[3]}"] = value
+        elif not key.startswith("inference.hidden.0."):
+            out[key] = value
     weight = arrays["inference.hidden.0.weight"]
-    adapted = "inference.adapt_embedding.weight" in arrays
-    bow_size = 0 if not uses_bow else arrays["inference.adapt_embedding.weight"].shape[0] if adapted \
-        else weight.shape[1]
+    if "inference.input.adapt.weight" in out:
+        bow_size = out["inference.input.adapt.weight"].shape[0]
+    else:
+        bow_size = weight.shape[1] if uses_bow else 0
     if bow_size:
         out["inference.input.bow_weight"] = weight[:, :bow_size].T.copy()
     if weight.shape[1] > bow_size:
         out["inference.input.embedding_weight"] = weight[:, bow_size:].copy()
     out["inference.input.bias"] = arrays["inference.hidden.0.bias"]
-    for part in ("weight", "bias"):
-        if f"inference.adapt_embedding.{part}" in arrays:
-            out[f"inference.input.adapt.{part}"] = arrays[f"inference.adapt_embedding.{part}"]
-    for key, value in arrays.items():  # Linear layers after the first: hidden.2k → hidden.(2k − 1)
-        match = key.split(".")
-        if key.startswith("inference.hidden.") and match[2] != "0":
-            out[f"inference.hidden.{int(match[2]) - 1}.{match[3]}"] = value
     return out
 
 
@@ -122,7 +124,6 @@ class InferenceNetwork(nn.Module):
                  hidden_sizes: Sequence[int] = (100, 100), activation: str = "softplus",
                  dropout: float = 0.2, batch_norm: bool = True, adapt_embedding: bool = False):
         super().__init__()
-        self.uses_bow = bow_size > 0
         self.input = InputLayer(bow_size, embedding_size, hidden_sizes[0], adapt_embedding)
         layers: list[nn.Module] = [ACTIVATIONS[activation]()]
         for width, size in zip(hidden_sizes[:-1], hidden_sizes[1:]):
@@ -197,7 +198,7 @@ class TopicVAE(nn.Module):
     def loss(self, bow: BagOfWordsBatch, embedding: torch.Tensor | None) -> torch.Tensor:
         """Negated ELBO per document, shape (batch,): KL(q(θ|x) ‖ p(θ)) plus the
         reconstruction loss −Σ_w n_w log p(w | θ) with one reparameterised sample."""
-        mean, log_variance = self.inference(bow if self.inference.uses_bow else None, embedding)
+        mean, log_variance = self.inference(bow, embedding)  # a network without bag-of-words input ignores it
         z = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
         log_word = self.decoder(F.softmax(z, dim=1))
         return self.prior.kl(mean, log_variance) - bow.log_likelihood(log_word)
