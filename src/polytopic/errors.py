@@ -32,3 +32,8 @@ class ModelFileError(PolytopicError, OSError):
 
 class MetricError(PolytopicError, ValueError):
     """A metric received inputs it cannot score (empty topics, misaligned pairs, NaN)."""
+
+
+class ViewError(CorpusError):
+    """A model was asked for a view it does not have: a language it was not fitted on and
+    cannot transfer to, images for a text-only model, or an unknown ``{view: array}`` key."""

@@ -1,11 +1,20 @@
-"""The encoder contract: texts in, one float32 vector per text out, cached by content."""
+"""The encoder family: sentence, token and image encoders share one base and one cache.
+
+:class:`BaseEncoder` holds what every encoder has — a name, an identity that changes with
+its weights, a dimension, the on-disk :class:`~polytopic.encoders.cache.VectorCache`, a
+progress switch — and :func:`require` is the one way any of them asks for an optional
+package. :class:`Encoder` is the vector encoder (one vector per input: a text, or an
+image file); :class:`~polytopic.encoders.tokens.TokenEncoder` gives one vector per word.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -15,13 +24,90 @@ from polytopic.errors import EncoderError
 
 logger = logging.getLogger(__name__)
 
+#: What an encoder reads.
+MODALITIES = ("text", "image")
 
-class Encoder(ABC):
-    """Maps texts to fixed-size vectors.
+
+def require(module: str, extra: str, purpose: str):
+    """Import ``module`` or raise an :class:`EncoderError` naming the extra to install.
+
+    ``purpose`` completes "... needs <module>" (e.g. ``"the static-minilm encoder"``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise EncoderError(
+            f"{purpose} needs the {module.split('.')[0]!r} package ({err}): "
+            f'pip install "polytopic[{extra}]"'
+        ) from None
+
+
+class BaseEncoder(ABC):
+    """What every encoder shares: name, identity, dimension, cache and progress.
+
+    Parameters
+    ----------
+    batch_size : int
+        Inputs per forward pass.
+    cache_dir : str, Path, or False
+        Where vectors are cached (default :func:`default_cache_dir`); False disables.
+    progress : bool
+        Show a progress bar while encoding.
+    """
+
+    #: Short name used in configs and the CLI (the registry key or the model path).
+    name: str
+    #: What the encoder reads: "text" or "image".
+    modality: ClassVar[str] = "text"
+    #: How vectors are stored in the cache.
+    cache_dtype: ClassVar[str] = "float32"
+
+    def __init__(self, batch_size: int = 64, cache_dir: str | Path | bool | None = None, progress: bool = True):
+        if batch_size < 1:
+            raise EncoderError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self._cache: VectorCache | None = None
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """A string that changes whenever the vectors would (the weights' content,
+        pooling, normalisation, window): the cache key's first half."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of each vector."""
+
+    @property
+    def cache_root(self) -> Path | None:
+        """The cache directory, or None when caching is off."""
+        if self.cache_dir is False:
+            return None
+        return default_cache_dir() if self.cache_dir in (None, True) else Path(self.cache_dir)
+
+    @property
+    def cache(self) -> VectorCache | None:
+        root = self.cache_root
+        if root is None:
+            return None
+        if self._cache is None:
+            self._cache = VectorCache(root / "vectors", self.identity, self.dimension, dtype=self.cache_dtype)
+        return self._cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class Encoder(BaseEncoder):
+    """Maps inputs (texts, or image files for ``modality = "image"``) to fixed-size vectors.
 
     Subclasses implement :meth:`_encode_batch` (one forward pass) and say who they are
     through :attr:`identity`; this class adds de-duplication, length-sorted batching,
-    a progress bar, the on-disk cache and the checks on what comes back.
+    a progress bar, the on-disk cache and the checks on what comes back. Inputs are
+    cached under :meth:`_key` (a text's SHA-1; an image encoder hashes the file's bytes).
 
     Parameters
     ----------
@@ -36,46 +122,22 @@ class Encoder(ABC):
         Show a progress bar while encoding.
     """
 
-    #: Short name used in configs and the CLI (the registry key or the model path).
-    name: str
-
     def __init__(self, batch_size: int = 64, sort_by_length: bool = True,
                  cache_dir: str | Path | bool | None = None, progress: bool = True):
-        if batch_size < 1:
-            raise EncoderError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch_size = batch_size
+        super().__init__(batch_size=batch_size, cache_dir=cache_dir, progress=progress)
         self.sort_by_length = sort_by_length
-        self.cache_dir = cache_dir
-        self.progress = progress
-        self._cache: VectorCache | None = None
-
-    @property
-    @abstractmethod
-    def identity(self) -> str:
-        """A string that changes whenever the vectors would (model weights, pooling,
-        normalisation, window): the cache key's first half."""
-
-    @property
-    @abstractmethod
-    def dimension(self) -> int:
-        """Length of each vector."""
 
     @abstractmethod
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         """Vectors of one batch, shape (len(texts), dimension)."""
 
+    def _key(self, item: str) -> bytes:
+        """Cache key of one input (default: SHA-1 of the text)."""
+        return text_key(item)
+
     def _lengths(self, texts: Sequence[str]) -> np.ndarray:
         """Sort key for batching; subclasses with a tokenizer count tokens instead."""
         return np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-
-    @property
-    def cache(self) -> VectorCache | None:
-        if self.cache_dir is False:
-            return None
-        if self._cache is None:
-            directory = default_cache_dir() if self.cache_dir in (None, True) else Path(self.cache_dir)
-            self._cache = VectorCache(directory / "vectors", self.identity, self.dimension)
-        return self._cache
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of ``texts``, shape (n_texts, dimension), float32, in input order.
@@ -89,7 +151,7 @@ class Encoder(ABC):
             raise EncoderError("every input to encode must be a string")
         unique, inverse = np.unique(np.array(texts, dtype=object), return_inverse=True) if texts else ([], [])
         unique = list(unique)
-        keys = [text_key(t) for t in unique]
+        keys = [self._key(t) for t in unique]
         cache = self.cache
         if cache is not None:
             vectors, found = cache.get(keys)

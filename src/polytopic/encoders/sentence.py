@@ -8,7 +8,6 @@ multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encode
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from functools import cached_property
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from polytopic.encoders.base import Encoder
+from polytopic.encoders.identity import model_source
 from polytopic.errors import EncoderError
 
 logger = logging.getLogger(__name__)
@@ -36,24 +36,6 @@ def packaged_minilm_path() -> Path:
 def resolve_model_path(model: str) -> str:
     """The packaged path for the MiniLM aliases, else ``model`` unchanged."""
     return str(packaged_minilm_path()) if model in _MINILM_ALIASES else model
-
-
-def directory_fingerprint(path: Path) -> str:
-    """Hash of a model directory's JSON files and the sizes of all its files: changes
-    with the weights or the configuration, not with where the directory lives."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(file.relative_to(path)).encode())
-        digest.update(str(file.stat().st_size).encode())
-        if file.suffix == ".json":
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def model_source(model_path: str) -> str:
-    """Identity of a model's weights: the fingerprint of a local directory, else the hub name."""
-    path = Path(model_path)
-    return directory_fingerprint(path) if path.is_dir() else f"hub:{model_path}"
 
 
 class SentenceTransformerEncoder(Encoder):
@@ -92,7 +74,7 @@ class SentenceTransformerEncoder(Encoder):
 
     @cached_property
     def identity(self) -> str:
-        return f"sentence-transformers:{model_source(self.model_path)}:normalize={self.normalize}:window={self.window}"
+        return f"sentence-transformers:{model_source(self.model_path, self.cache_root)}:normalize={self.normalize}:window={self.window}"
 
     @cached_property
     def window(self) -> int | None:

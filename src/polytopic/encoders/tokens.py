@@ -24,8 +24,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from polytopic.encoders.cache import VectorCache, default_cache_dir, text_key
-from polytopic.encoders.sentence import PACKAGED_MINILM, model_source, resolve_model_path
+from polytopic.encoders.base import BaseEncoder
+from polytopic.encoders.cache import text_key
+from polytopic.encoders.identity import model_source
+from polytopic.encoders.sentence import PACKAGED_MINILM, resolve_model_path
 from polytopic.errors import EncoderError
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class TokenVectors:
     vectors: list[np.ndarray]
 
 
-class TokenEncoder:
+class TokenEncoder(BaseEncoder):
     """Word-level contextual vectors of any Hugging Face encoder (default: the packaged
     all-MiniLM-L6-v2, a 6-layer BERT, 384-d).
 
@@ -65,16 +67,14 @@ class TokenEncoder:
     progress : bool
     """
 
+    cache_dtype = "float16"
+
     def __init__(self, model: str = PACKAGED_MINILM, *, window: int | None = None, batch_size: int = 32,
                  cache_dir: str | Path | bool | None = None, device: str | None = None, progress: bool = True):
-        if batch_size < 1:
-            raise EncoderError(f"batch_size must be >= 1, got {batch_size}")
+        super().__init__(batch_size=batch_size, cache_dir=cache_dir, progress=progress)
         self.name = model
         self.model_path = resolve_model_path(model)
-        self.batch_size = batch_size
-        self.cache_dir = cache_dir
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.progress = progress
         self._window = window
 
     @cached_property
@@ -124,14 +124,7 @@ class TokenEncoder:
 
     @cached_property
     def identity(self) -> str:
-        return f"tokens:{model_source(self.model_path)}:last-hidden:word-mean:window={self.window}"
-
-    @cached_property
-    def cache(self) -> VectorCache | None:
-        if self.cache_dir is False:
-            return None
-        directory = default_cache_dir() if self.cache_dir in (None, True) else Path(self.cache_dir)
-        return VectorCache(directory / "vectors", self.identity, self.dimension, dtype="float16")
+        return f"tokens:{model_source(self.model_path, self.cache_root)}:last-hidden:word-mean:window={self.window}"
 
     # -- words ------------------------------------------------------------------------------
     def _pieces(self, texts: Sequence[str]):

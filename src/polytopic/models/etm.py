@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from polytopic.encoders.sentence import PACKAGED_MINILM
+from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.ctm import _VAETopicModel
@@ -125,7 +125,7 @@ class ETM(_VAETopicModel):
         self.weight_decay = weight_decay
 
     def _word_encoder(self) -> TokenEncoder:
-        return TokenEncoder(self.encoder or PACKAGED_MINILM, progress=self.progress)
+        return get_token_encoder(self.encoder, progress=self.progress)
 
     def _build_network(self, vocabulary_size: int, embedding_size: int) -> ETMNetwork:
         if not hasattr(self, "word_dimension_"):

@@ -36,7 +36,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from polytopic.encoders.sentence import PACKAGED_MINILM
+from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
 from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
@@ -166,8 +166,7 @@ class TopClus(TopicModel):
         if isinstance(self.encoder, TokenEncoder):
             return self.encoder
         if getattr(self, "_token_encoder_cache", None) is None:
-            self._token_encoder_cache = TokenEncoder(self.encoder or PACKAGED_MINILM, device=self.device,
-                                                     progress=self.progress)
+            self._token_encoder_cache = get_token_encoder(self.encoder, device=self.device, progress=self.progress)
         return self._token_encoder_cache
 
     def _tokens(self, texts: list[str], vocabulary: Vocabulary, tagger=None, fallback: bool = False):
