@@ -37,7 +37,7 @@ def test_empty_documents_are_dropped_from_training_and_kept_in_transform(caplog)
     corpus, _ = planted_corpus(n_docs=100)
     texts = corpus.texts() + ["the and of", "2024 1999"]
     model = ProdLDA(n_topics=5, epochs=2, progress=False).fit(texts)
-    assert model.n_dropped_ == 2 and "2 of 102 documents" in caplog.text
+    assert model.n_dropped_ == 2 and "2 of 102 'en' documents" in caplog.text
     assert model.transform(texts).shape == (102, 5)
 
 
@@ -81,7 +81,9 @@ def test_zeroshot_transfers_topics_across_languages(use_vectors):
     de = model.transform(corpus, language="de", embeddings=german).argmax(1)
     match = (en == de).mean()
     shuffled = (en == np.random.default_rng(0).permutation(de)).mean()
-    assert match > 0.6 and match > 3 * shuffled  # measured: 0.77 vs 0.12
+    # measured: 0.59 vs 0.12 with per-document noise; 0.77 when both texts of an item
+    # shared their noise draws, which is what inflated Match before
+    assert match > 0.45 and match > 3 * shuffled
 
 
 def test_combined_tm_with_and_without_the_adapt_layer_round_trips(english_corpus, minilm_embeddings, tmp_path):
@@ -99,3 +101,24 @@ def test_combined_tm_with_and_without_the_adapt_layer_round_trips(english_corpus
     assert load_model(direct.save(tmp_path / "direct")).adapt_embedding is False
     np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=minilm_embeddings),
                                   adapt.transform(english_corpus, embeddings=minilm_embeddings))
+
+
+def test_noise_is_per_document_not_shared(english_corpus, minilm_embeddings):
+    """θ of a document depends on its own content and the seed only; two documents never
+    share draws (Mueller & Dredze §5.2 infer an item's languages independently)."""
+    from polytopic.models.noise import document_keys, document_noise
+
+    keys = document_keys(["a text", "another text", "a text"], seed=0)
+    noise = document_noise(keys, 20, 8)
+    np.testing.assert_array_equal(noise[0], noise[2])
+    assert abs(np.corrcoef(noise[0].ravel(), noise[1].ravel())[0, 1]) < 0.2
+    assert not np.array_equal(document_noise(document_keys(["a text"], seed=1), 20, 8)[0], noise[0])
+    draws = document_noise(document_keys([str(i) for i in range(500)], seed=0), 20, 8)
+    assert abs(draws.mean()) < 0.01 and abs(draws.std() - 1) < 0.01
+
+    model = ZeroShotTM(n_topics=4, epochs=2, progress=False).fit(english_corpus, embeddings=minilm_embeddings)
+    same_vector = np.repeat(minilm_embeddings[:1], 2, axis=0)
+    twins = model.transform(["first text", "second text"], embeddings=same_vector)
+    assert not np.allclose(twins[0], twins[1])  # same posterior, different draws
+    mean = model.set_params(posterior="mean").transform(["first text", "second text"], embeddings=same_vector)
+    np.testing.assert_allclose(mean[0], mean[1], atol=1e-6)

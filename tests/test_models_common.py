@@ -1,16 +1,20 @@
-"""The common battery: every registered model, one contract (STYLE.md, item 7)."""
+"""The common battery: every registered model, one contract (STYLE.md, item 7; the model
+is scikit-learn's ``check_estimator``)."""
 
 import numpy as np
 import pytest
 
-from polytopic import Corpus, NotFittedError, ParameterError, load_model
+from polytopic import Corpus, EncoderError, NotFittedError, ParameterError, load_model
+from polytopic.errors import ViewError
 from polytopic.models import MODELS
+from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
 
 FAST = {"epochs": 5}
 # Per-model overrides that keep the battery small: TopClus's paper-sized autoencoder costs
 # ~13 MFLOP per token and step (its own tests check the paper's shapes).
 SMALL = {"topclus": {"epochs": 2, "pretrain_epochs": 1, "encoder_sizes": (64,), "decoder_sizes": (64,),
-                     "latent_size": 16}}
+                     "latent_size": 16},
+         "lda": {"iterations": 50}}
 
 
 def make(name, **params):
@@ -22,7 +26,26 @@ def make(name, **params):
 
 
 def embeddings_for(model, minilm_embeddings):
-    return minilm_embeddings if "encoder" in model.get_params() else None
+    return minilm_embeddings if model.reads_vectors else None
+
+
+def invalid_values(constraint):
+    """Values that ``constraint`` must refuse (none for Anything)."""
+    if isinstance(constraint, Optional):
+        return invalid_values(constraint.inner)
+    if isinstance(constraint, Interval):
+        bad = ["seven", True]
+        if constraint.low is not None:
+            bad.append(constraint.low - 1)
+        if constraint.high is not None:
+            bad.append(constraint.high + 1)
+        return bad
+    if isinstance(constraint, OneOf):
+        return ["no-such-choice"]
+    if isinstance(constraint, Sizes):
+        return [[], [0], "100"]
+    assert isinstance(constraint, Anything), constraint
+    return []
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -43,12 +66,36 @@ def test_constructor_stores_params_only():
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_constraint_refuses_a_bad_value(name, english_corpus):
+    cls = MODELS[name]
+    checked = 0
+    for param, constraint in cls._parameter_constraints.items():
+        for value in invalid_values(constraint):
+            model = make(name).set_params(**{param: value})
+            with pytest.raises(ParameterError, match=param):
+                model.fit(english_corpus)
+            checked += 1
+    assert checked >= len(cls._parameter_constraints) - 3  # only encoder specs, device, language are free
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_constructor_argument_round_trips_get_params(name):
+    cls = MODELS[name]
+    defaults = cls(n_topics=3).get_params()
+    assert set(defaults) == set(cls._parameter_constraints)
+    model = cls(**defaults)
+    assert model.get_params() == defaults
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_not_fitted_errors(name, english_corpus):
     model = make(name)
     with pytest.raises(NotFittedError):
         model.transform(english_corpus)
     with pytest.raises(NotFittedError):
         model.topics()
+    with pytest.raises(NotFittedError):
+        model.topic_word()
     with pytest.raises(NotFittedError):
         model.save("never")
 
@@ -59,12 +106,14 @@ def test_shapes_and_distributions(fitted, english_corpus):
     assert doc_topic.shape == (len(english_corpus), 5)
     np.testing.assert_allclose(doc_topic.sum(1), 1, atol=1e-5)
     assert (doc_topic >= 0).all()
-    tw = model.topic_word
+    tw = model.topic_word()
     assert tw.shape == (5, len(model.vocabularies_["en"]))
     np.testing.assert_allclose(tw.sum(1), 1, atol=1e-6)
+    np.testing.assert_array_equal(model.topic_word(language="en"), tw)
     topics = model.topics(top_n=7)
     assert len(topics) == 5 and all(len(t) == 7 for t in topics)
     assert all(w in model.vocabularies_["en"] for t in topics for w in t)
+    assert model.languages_ == ("en",) and model.language_ == "en" and model.views_ == ("en",)
 
 
 def test_transform_is_independent_of_batch_and_order(fitted, english_corpus):
@@ -83,28 +132,74 @@ def test_same_seed_same_topics(fitted, english_corpus):
                                model.transform(english_corpus, embeddings=emb), atol=1e-6)
 
 
+def test_refit_equals_a_fresh_fit(fitted, english_corpus, minilm_embeddings):
+    """A fitted model fitted again on other data keeps nothing of the first fit."""
+    model, emb = fitted
+    rows = np.arange(0, 400, 2)
+    other = english_corpus.subset(rows)
+    other_emb = None if emb is None else emb[rows]
+    refit = make(model.name).fit(english_corpus, embeddings=emb).fit(other, embeddings=other_emb)
+    fresh = make(model.name).fit(other, embeddings=other_emb)
+    assert refit.topics() == fresh.topics()
+    assert refit.vocabularies_["en"].words == fresh.vocabularies_["en"].words
+    np.testing.assert_allclose(refit.transform(other, embeddings=other_emb),
+                               fresh.transform(other, embeddings=other_emb), atol=1e-6)
+
+
 def test_save_load_round_trip(fitted, english_corpus, tmp_path):
     model, emb = fitted
     path = model.save(tmp_path / "model")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "vocabulary.json"]
     loaded = type(model).load(path)
     assert loaded.get_params() == model._saved_params() | {"progress": loaded.progress}
+    assert (loaded.languages_, loaded.views_, loaded.n_dropped_) == (model.languages_, model.views_, model.n_dropped_)
     assert loaded.topics() == model.topics()
     np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=emb),
                                   model.transform(english_corpus, embeddings=emb))
     assert type(load_model(path)) is type(model)
 
 
+def test_unknown_language_and_image_view_are_view_errors(fitted, english_corpus):
+    model, emb = fitted
+    with pytest.raises(ViewError, match="image"):
+        model.transform(english_corpus, images=True)
+    if model.transform_reads_bow:
+        with pytest.raises(ViewError, match="'de'"):
+            model.transform(["ein deutscher Text über Pakete"], language="de")
+    with pytest.raises(ViewError, match="'de'"):
+        make(model.name, language="de").fit(english_corpus, embeddings=emb)
+    with pytest.raises(ViewError, match="'de'"):
+        model.topics(language="de")
+
+
+def test_bad_embeddings_are_encoder_or_view_errors(fitted, english_corpus):
+    model, emb = fitted
+    if not model.reads_vectors:
+        pytest.skip(f"{model.name} reads no sentence vectors")
+    bad = emb.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(EncoderError, match="NaN"):
+        make(model.name).fit(english_corpus, embeddings=bad)
+    with pytest.raises(EncoderError, match="shape"):
+        make(model.name).fit(english_corpus, embeddings=emb[:-1])
+    with pytest.raises(EncoderError, match="dimension"):
+        model.transform(english_corpus, embeddings=emb[:, :10])
+    with pytest.raises(ViewError, match="'image'"):
+        make(model.name).fit(english_corpus, embeddings={"en": emb, "image": emb})
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_bad_hyperparameters_are_parameter_errors(name, english_corpus):
     with pytest.raises(ParameterError, match="n_topics"):
         make(name, n_topics=0).fit(english_corpus)
-    with pytest.raises(ParameterError, match="exceeds the vocabulary"):
+    with pytest.raises(ParameterError, match="exceeds the 'en' vocabulary"):
         make(name, n_topics=50, vocabulary_size=20).fit(english_corpus)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_too_few_documents_for_k(name):
-    corpus = Corpus(["apple banana cherry", "banana cherry apple", "cherry apple date"] * 1)
-    with pytest.raises(ParameterError):
-        make(name, n_topics=4, min_df=1).fit(corpus, embeddings=np.zeros((3, 384)) if "encoder" in MODELS[name]._parameter_constraints else None)
+    """Three documents, a vocabulary of 12 words: K = 4 fails on the documents, not the words."""
+    corpus = Corpus(["apple banana cherry date", "elder fig grape honeydew", "kiwi lemon mango nectarine"])
+    emb = np.zeros((3, 384)) if MODELS[name].reads_vectors else None
+    with pytest.raises(ParameterError, match="3 usable 'en' documents cannot support 4 topics"):
+        make(name, n_topics=4, min_df=1, min_count=1).fit(corpus, embeddings=emb)

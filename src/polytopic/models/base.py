@@ -2,27 +2,33 @@
 
 ``Model(n_topics=..., **hyperparameters)`` stores its arguments and nothing else;
 ``fit(corpus)`` learns and returns ``self``; learned state ends in ``_``;
-``transform`` gives document-topic distributions for new documents; ``topics`` and
-``topic_word`` expose what was learned; ``save``/``load`` write and read a directory
-of JSON and safetensors that loads without executing code.
+``transform`` gives document-topic distributions for new documents, of any view the
+model has (a language, the items' images); ``topics`` and ``topic_word`` expose what was
+learned, per language; ``save``/``load`` write and read a directory of JSON and
+safetensors that loads without executing code.
+
+The fit plumbing lives here, once: :meth:`TopicModel.fit` validates the parameters,
+builds each view's inputs (:mod:`polytopic.models.views`), seeds, picks the device,
+calls the model's own :meth:`TopicModel._fit` and records the bookkeeping. A model
+implements ``_fit``, ``_transform``, ``_topic_word`` and the persistence hooks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
-import polytopic
+from polytopic import __version__
 from polytopic.corpus import Corpus
-from polytopic.encoders import check_embeddings, get_encoder
-from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError
+from polytopic.encoders import get_encoder
+from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
+from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, Optional, validate
 from polytopic.persistence import atomic_directory, read_arrays, read_json, write_arrays, write_json
 from polytopic.preprocessing import Vocabulary
@@ -30,7 +36,7 @@ from polytopic.preprocessing import Vocabulary
 logger = logging.getLogger(__name__)
 
 FORMAT = "polytopic-model"
-FORMAT_VERSION = 2  # 2: sparse first layer of the VAEs (format 1 is upgraded on load)
+FORMAT_VERSION = 3  # 2: sparse first layer of the VAEs; 3: views (formats 1 and 2 are upgraded on load)
 CONFIG_FILE = "config.json"
 VOCABULARY_FILE = "vocabulary.json"
 ARRAYS_FILE = "model.safetensors"
@@ -45,62 +51,6 @@ def as_corpus(documents, language: str | None = None) -> Corpus:
     return Corpus(list(documents), language=language or "en")
 
 
-@dataclass
-class BagOfWords:
-    """What a bag-of-words model trains on: the texts of one language, the vocabulary
-    fitted on them, their counts, and the rows kept (documents with a vocabulary word)."""
-
-    language: str
-    texts: list[str]
-    vocabulary: Vocabulary
-    counts: sp.csr_matrix  # (n_texts, len(vocabulary))
-    keep: np.ndarray  # positions of the texts with at least one vocabulary word
-
-    @property
-    def n_dropped(self) -> int:
-        return len(self.texts) - self.keep.size
-
-
-def bag_of_words_input(corpus: Corpus, language: str | None, *, n_topics: int,
-                       vocabulary_size: int, min_df: int, min_count: int = 1) -> BagOfWords:
-    """Fit the vocabulary of ``language`` (default: the corpus's primary one) and count it.
-
-    Words seen fewer than ``min_count`` times in the corpus are dropped (TopClus,
-    Appendix C, uses 5). Documents with no vocabulary word are left out (logged as a
-    warning): there is nothing to reconstruct or sample in them.
-
-    Raises
-    ------
-    ParameterError
-        If ``n_topics`` exceeds the vocabulary or the usable documents.
-    """
-    language = language or corpus.primary_language
-    texts = corpus.texts(language)
-    vocabulary = corpus.vocabulary(language, size=vocabulary_size, min_df=min_df)
-    counts = vocabulary.bag_of_words(texts)
-    if min_count > 1:
-        frequent = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() >= min_count)
-        if frequent.size == 0:
-            raise ParameterError(f"no word occurs {min_count} times or more; add documents or lower min_count")
-        vocabulary = Vocabulary(tuple(vocabulary.words[i] for i in frequent), vocabulary.tokenizer)
-        counts = counts[:, frequent].tocsr()
-    if n_topics > len(vocabulary):
-        raise ParameterError(
-            f"n_topics={n_topics} exceeds the vocabulary of {len(vocabulary)} words; "
-            "use fewer topics or a larger corpus"
-        )
-    keep = np.flatnonzero(counts.getnnz(axis=1) > 0)
-    if keep.size < len(texts):
-        logger.warning("%d of %d documents have no vocabulary word after preprocessing and "
-                       "are left out of training", len(texts) - keep.size, len(texts))
-    if keep.size < max(2, n_topics):
-        raise ParameterError(
-            f"{keep.size} usable documents cannot support {n_topics} topics; "
-            "add documents or lower n_topics"
-        )
-    return BagOfWords(language, texts, vocabulary, counts, keep)
-
-
 #: Constraints every model that builds its own vocabulary shares: K, the language to
 #: model, and the vocabulary's size and minimum document frequency.
 CORPUS_PARAMETERS: dict = {
@@ -111,16 +61,45 @@ CORPUS_PARAMETERS: dict = {
 }
 
 
+
+
+def _languages(value) -> tuple[str, ...] | None:
+    """``languages`` as a tuple (a comma-separated string is accepted)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return tuple(value)
+
+
 class TopicModel(ABC):
     """Base class of every polytopic topic model.
 
     Subclasses declare ``name`` (the registry key), ``_parameter_constraints`` (every
-    constructor argument and its allowed values), and implement ``fit``, ``transform``,
-    ``_topic_word`` and the two persistence hooks ``_state`` / ``_restore``.
+    constructor argument and its allowed values) and what they read, and implement
+    :meth:`_fit`, :meth:`_transform`, :meth:`_topic_word` and the two persistence hooks
+    :meth:`_state` / :meth:`_restore`.
+
+    What a model reads (class attributes):
+
+    - ``multilingual``: learns several languages at once (a ``languages`` parameter);
+      otherwise one (a ``language`` parameter).
+    - ``image_view``: also learns from the items' images (an ``image_encoder`` parameter).
+    - ``reads_vectors``: reads sentence vectors of its text views (an ``encoder``
+      parameter: a name, an :class:`~polytopic.encoders.Encoder`, or ``{view: either}``).
+    - ``transform_reads_bow``: ``transform`` needs the bag of words, hence a language it
+      has a vocabulary for. A model that reads only vectors at transform time transfers to
+      any language its encoder knows (zero-shot, Bianchi et al. 2021b).
     """
 
     name: ClassVar[str]
     _parameter_constraints: ClassVar[dict]
+    multilingual: ClassVar[bool] = False
+    image_view: ClassVar[bool] = False
+    reads_vectors: ClassVar[bool] = False
+    transform_reads_bow: ClassVar[bool] = True
+    #: Words seen fewer times are dropped from the vocabulary (TopClus: 5).
+    min_count: int = 1
 
     # -- parameters ---------------------------------------------------------------
     def get_params(self) -> dict:
@@ -140,32 +119,158 @@ class TopicModel(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_topics={self.get_params().get('n_topics')})"
 
-    # -- inputs ------------------------------------------------------------------------
-    def _encoder(self):
-        """The sentence encoder named by the ``encoder`` parameter (resolved once)."""
-        spec = getattr(self, "encoder", None)
-        cached = getattr(self, "_encoder_cache", (None, None))
-        if cached[0] is not spec or cached[1] is None:
-            resolved = spec
-            if isinstance(spec, (str, type(None))):
-                resolved = get_encoder(spec, progress=getattr(self, "progress", True))
-            self._encoder_cache = cached = (spec, resolved)
-        return cached[1]
+    # -- views --------------------------------------------------------------------------
+    def _requested_languages(self) -> tuple[str, ...] | None:
+        if self.multilingual:
+            return _languages(self.languages)
+        return None if self.language is None else (self.language,)
 
-    def _sentence_embeddings(self, texts: list[str], embeddings, dimension: int | None) -> np.ndarray:
-        """``embeddings`` checked (one finite row per text), or the encoder's vectors."""
-        if embeddings is None:
-            embeddings = self._encoder().encode(texts)
-        return check_embeddings(embeddings, len(texts), dimension)
+    def _fit_languages(self, corpus: Corpus) -> tuple[str, ...]:
+        """The languages to learn: those asked for, else all of the corpus's (multilingual
+        models) or its most covered one."""
+        requested = self._requested_languages()
+        if requested is None:
+            return corpus.languages if self.multilingual else (corpus.primary_language,)
+        missing = [lang for lang in requested if lang not in corpus.languages]
+        if missing:
+            raise ViewError(f"the corpus has no texts in {missing}; it has {list(corpus.languages)}")
+        return requested
 
-    # -- fitting and inference ----------------------------------------------------------
-    @abstractmethod
+    def _encoder_for(self, view: str):
+        """The encoder of ``view``: ``image_encoder`` for images, else ``encoder`` (one
+        for every language, or a ``{language: encoder}`` mapping); resolved once."""
+        spec = getattr(self, "image_encoder" if view == IMAGE else "encoder", None)
+        if isinstance(spec, dict):
+            if view not in spec:
+                raise ViewError(f"no encoder given for the {view!r} view; encoders are given for {sorted(spec)}")
+            spec = spec[view]
+        resolved = self.__dict__.setdefault("_encoders", {})
+        key = (view, id(spec), spec if isinstance(spec, str) else None)
+        if key not in resolved:
+            modality = "image" if view == IMAGE else "text"
+            resolved[key] = get_encoder(spec, modality, progress=getattr(self, "progress", True))
+        return resolved[key]
+
+    def _vectors(self, view: View, given, dimension: int | None) -> np.ndarray:
+        """The caller's vectors for ``view`` (checked), or its encoder's."""
+        if given is None:
+            encoder = self._encoder_for(view.name)
+            given = encoder.encode(view.items, item_ids=view.item_ids) if view.is_image else encoder.encode(view.items)
+        return checked_vectors(view, given, dimension)
+
+    def _build_view(self, corpus: Corpus, name: str) -> View:
+        positions, items = view_items(corpus, name)
+        return View(name, positions, items, item_ids=[corpus.ids[i] for i in positions])
+
+    # -- fitting ----------------------------------------------------------------------------
     def fit(self, corpus, *, embeddings=None) -> "TopicModel":
-        """Learn topics from ``corpus`` (a Corpus or list of texts); returns ``self``."""
+        """Learn topics from ``corpus`` (a Corpus of aligned items, or a list of texts).
+
+        Parameters
+        ----------
+        corpus : Corpus or list of str
+        embeddings : ndarray or mapping view -> ndarray, optional
+            Precomputed vectors instead of the encoders': one array (for the first
+            language), or ``{"en": E_en, "it": E_it, "image": E_img}``; each has one row
+            per item that has the view, in corpus order.
+
+        Items missing a view are trained on with the views they have. Documents with no
+        vocabulary word left after preprocessing are left out of their language's
+        training (counted in ``n_dropped_``).
+        """
+        self._validate_params()
+        corpus = as_corpus(corpus, self._first_language())
+        languages = self._fit_languages(corpus)
+        names = languages + ((IMAGE,) if self.image_view else ())
+        given = embeddings_by_view(embeddings, names, languages[0])
+        views = {}
+        for name in names:
+            view = self._build_view(corpus, name)
+            if not view.is_image:
+                fit_bag_of_words(view, n_topics=self.n_topics, vocabulary_size=self.vocabulary_size,
+                                 min_df=self.min_df, min_count=self.min_count)
+            if self.reads_vectors or view.is_image:
+                view.vectors = self._vectors(view, given.get(name), None)
+            views[name] = view
+        with _seeded(self.seed, getattr(self, "device", None)) as (rng, device):
+            self._fit(views, rng, device)
+        self.languages_ = languages
+        self.language_ = languages[0]
+        self.views_ = names
+        self.vocabularies_ = {lang: views[lang].vocabulary for lang in languages}
+        self.embedding_sizes_ = {n: int(v.vectors.shape[1]) for n, v in views.items() if v.vectors is not None}
+        self.n_dropped_ = int(views[languages[0]].n_dropped)
+        return self
+
+    @staticmethod
+    def _primary(views: dict[str, View]) -> View:
+        """The view of the first language learned (the only one of a monolingual model)."""
+        return next(view for view in views.values() if not view.is_image)
+
+    def _first_language(self) -> str | None:
+        requested = self._requested_languages()
+        return requested[0] if requested else None
 
     @abstractmethod
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
-        """Document-topic distributions, shape (n_documents, n_topics), rows sum to 1."""
+    def _fit(self, views: dict[str, View], rng: np.random.Generator, device) -> None:
+        """Learn from the views' inputs. ``rng`` is seeded from ``seed`` (torch's global
+        generator is seeded from it too, and restored afterwards); ``device`` is a
+        ``torch.device`` (models without a ``device`` parameter ignore it)."""
+
+    # -- inference ----------------------------------------------------------------------------
+    def _transform_view(self, language: str | None, images: bool) -> str:
+        """The view ``transform`` reads, or a :class:`ViewError` saying why it cannot."""
+        self._check_fitted()
+        if images:
+            if language is not None:
+                raise ViewError("transform reads one view: give language=... or images=True, not both")
+            if IMAGE not in self.views_:
+                raise ViewError(f"{type(self).__name__} has no image view (it learned {list(self.views_)}); "
+                                "fit a model with images, such as M3L-Contrast, to transform images")
+            return IMAGE
+        language = language or self.language_
+        if language not in self.languages_ and self.transform_reads_bow:
+            raise ViewError(
+                f"{type(self).__name__} has topics for {list(self.languages_)}, not {language!r}; models "
+                "that read only sentence vectors at transform time (ZeroShotTM) transfer across languages"
+            )
+        return language
+
+    def transform(self, documents, *, language: str | None = None, images: bool = False,
+                  embeddings=None) -> np.ndarray:
+        """Document-topic distributions of one view of ``documents``.
+
+        Parameters
+        ----------
+        documents : Corpus or list of str
+        language : str, optional
+            The texts to read (default: the first language the model learned).
+        images : bool
+            Read the items' images instead (models with an image view).
+        embeddings : ndarray or {view: ndarray}, optional
+            Precomputed vectors of that view, one row per item that has it.
+
+        Returns
+        -------
+        ndarray, shape (n_items with the view, n_topics), rows sum to 1, in corpus order.
+        """
+        view_name = self._transform_view(language, images)
+        corpus = as_corpus(documents, None if images else view_name)
+        view = self._build_view(corpus, view_name)
+        known = self.views_ if view_name in self.views_ else (*self.views_, view_name)
+        given = embeddings_by_view(embeddings, known, view_name).get(view_name)
+        if not view.is_image and self.transform_reads_bow:
+            view.vocabulary = self.vocabularies_[view_name]
+            view.counts = view.vocabulary.bag_of_words(view.items)
+        if self.reads_vectors or view.is_image:
+            dimension = self.embedding_sizes_.get(view_name, self.embedding_sizes_.get(self.language_))
+            view.vectors = self._vectors(view, given, dimension)
+        return self._transform(view)
+
+    @abstractmethod
+    def _transform(self, view: View) -> np.ndarray:
+        """Document-topic distributions of a view's rows, shape (len(view), n_topics).
+        ``view.name`` may be a language the model did not learn (zero-shot transfer)."""
 
     def fit_transform(self, corpus, *, embeddings=None) -> np.ndarray:
         return self.fit(corpus, embeddings=embeddings).transform(corpus, embeddings=embeddings)
@@ -182,27 +287,21 @@ class TopicModel(ABC):
         self._check_fitted()
         language = language or self.language_
         if language not in self.vocabularies_:
-            raise CorpusError(
-                f"{type(self).__name__} has topic words for {sorted(self.vocabularies_)}, not {language!r}"
-            )
+            raise ViewError(f"{type(self).__name__} has topic words for {sorted(self.vocabularies_)}, not {language!r}")
         return language
 
+    # -- topics -------------------------------------------------------------------------------
     @abstractmethod
     def _topic_word(self, language: str) -> np.ndarray:
         """Topic-word distribution over ``vocabularies_[language]``, shape (K, V)."""
 
-    @property
-    def topic_word(self) -> np.ndarray:
-        """Topic-word matrix of the training language, shape (n_topics, vocabulary size),
-        rows sum to 1."""
-        return self._topic_word(self._language(None))
-
-    def topic_word_for(self, language: str) -> np.ndarray:
-        """Topic-word matrix over the vocabulary of ``language``."""
+    def topic_word(self, language: str | None = None) -> np.ndarray:
+        """Topic-word matrix of ``language`` (default: the first learned), shape
+        (n_topics, vocabulary size), rows sum to 1."""
         return self._topic_word(self._language(language))
 
     def topics(self, top_n: int = 10, language: str | None = None) -> list[list[str]]:
-        """The ``top_n`` most probable words of each topic, most probable first."""
+        """The ``top_n`` most probable words of each topic in ``language``, most probable first."""
         if not isinstance(top_n, int) or top_n < 1:
             raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
         language = self._language(language)
@@ -219,15 +318,20 @@ class TopicModel(ABC):
 
     @abstractmethod
     def _restore(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
-        """Inverse of :meth:`_state` on a freshly constructed model."""
+        """Inverse of :meth:`_state` on a model whose base bookkeeping is restored."""
 
     def _saved_params(self) -> dict:
         """Parameters as JSON: objects that stand for a name (an encoder) become it."""
-        return {k: getattr(v, "name", v) for k, v in self.get_params().items()}
+        def named(value):
+            if isinstance(value, dict):
+                return {k: named(v) for k, v in value.items()}
+            return getattr(value, "name", value)
+        return {k: named(v) for k, v in self.get_params().items()}
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model to directory ``path`` (config.json, vocabulary.json,
         model.safetensors); the directory appears only once complete."""
+        self._check_fitted()
         with atomic_directory(path, overwrite=overwrite) as tmp:
             self.write(tmp)
         return Path(path)
@@ -239,10 +343,14 @@ class TopicModel(ABC):
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "polytopic_version": polytopic.__version__,
+            "polytopic_version": __version__,
             "model": self.name,
             "params": self._saved_params(),
             "language": self.language_,
+            "languages": list(self.languages_),
+            "views": list(self.views_),
+            "embedding_sizes": self.embedding_sizes_,
+            "n_dropped": self.n_dropped_,
             "state": state,
         }
         vocabularies = {lang: v.to_dict() for lang, v in self.vocabularies_.items()}
@@ -257,6 +365,17 @@ class TopicModel(ABC):
         if not isinstance(model, cls):
             raise ModelFileError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+def _upgrade_config(config: dict) -> dict:
+    """Formats 1 and 2 (one language, no views): fill in the view bookkeeping."""
+    if config.get("format_version", 0) >= 3:
+        return config
+    language, state = config["language"], config["state"]
+    size = int(state.get("embedding_size", 0))
+    return config | {"languages": [language], "views": [language],
+                     "embedding_sizes": {language: size} if size else {},
+                     "n_dropped": int(state.get("n_dropped", 0))}
 
 
 def load_model(path: str | Path) -> TopicModel:
@@ -277,12 +396,33 @@ def load_model(path: str | Path) -> TopicModel:
         raise ModelFileError(f"{path}: unknown model {config.get('model')!r}; known: {sorted(MODELS)}")
     model_cls = MODELS[config["model"]]
     try:
+        config = _upgrade_config(config)
         model = model_cls(**config["params"])
         model.vocabularies_ = {
             lang: Vocabulary.from_dict(v) for lang, v in read_json(path / VOCABULARY_FILE).items()
         }
         model.language_ = config["language"]
+        model.languages_ = tuple(config["languages"])
+        model.views_ = tuple(config["views"])
+        model.embedding_sizes_ = {k: int(v) for k, v in config["embedding_sizes"].items()}
+        model.n_dropped_ = int(config["n_dropped"])
         model._restore(config["state"], read_arrays(path / ARRAYS_FILE))
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ModelFileError(f"{path} is corrupted or incomplete ({type(err).__name__}: {err})") from None
     return model
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: str | None):
+    """A numpy generator from ``seed``, torch's global generator seeded from it (and
+    restored afterwards), and the device resolved (default: CUDA when available)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+
+    from polytopic.models.training import resolve_device
+
+    resolved = resolve_device(device)
+    with torch.random.fork_rng(devices=[resolved] if resolved.type == "cuda" else []):
+        torch.manual_seed(int(rng.integers(2**31)))
+        yield rng, resolved

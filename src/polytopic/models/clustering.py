@@ -32,7 +32,8 @@ from scipy.special import log_softmax, softmax
 
 from polytopic.encoders import Encoder
 from polytopic.errors import ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.views import View
 from polytopic.params import Anything, Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -83,6 +84,8 @@ class ClusteringTopics(TopicModel):
     """
 
     name = "clustering"
+    reads_vectors = True
+    transform_reads_bow = False  # centroids in embedding space: any language the encoder knows
     _parameter_constraints: ClassVar[dict] = {
         **CORPUS_PARAMETERS,
         "encoder": Anything(),
@@ -148,13 +151,11 @@ class ClusteringTopics(TopicModel):
         return np.where(labels >= 0, merged[np.searchsorted(found, np.maximum(labels, 0))], nearest)
 
     # -- contract ---------------------------------------------------------------------------
-    def fit(self, corpus, *, embeddings=None) -> "ClusteringTopics":
-        """Cluster the documents' embeddings (``embeddings`` (n_texts, dim) or the
-        encoder's) and describe each cluster by c-TF-IDF over the vocabulary."""
-        self._validate_params()
-        data = bag_of_words_input(as_corpus(corpus, self.language), self.language, n_topics=self.n_topics,
-                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
-        vectors = _unit(self._sentence_embeddings(data.texts, embeddings, None).astype(np.float64))
+    def _fit(self, views: dict[str, View], rng, device) -> None:
+        """Cluster the documents' embeddings and describe each cluster by c-TF-IDF over
+        the vocabulary."""
+        data = self._primary(views)
+        vectors = _unit(data.vectors.astype(np.float64))
         labels = self._cluster(self._reduce(vectors))
         sizes = np.bincount(labels, minlength=self.n_topics)
         self.centroids_ = _unit(np.stack([vectors[labels == k].mean(0) if sizes[k] else np.zeros(vectors.shape[1])
@@ -165,16 +166,10 @@ class ClusteringTopics(TopicModel):
                                  bounds=(1e-3, 1e3), method="bounded")
         self.scale_ = float(result.x)
         self.labels_ = labels
-        self.vocabularies_ = {data.language: data.vocabulary}
-        self.language_ = data.language
-        return self
 
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
+    def _transform(self, view: View) -> np.ndarray:
         """p(topic | document) ∝ exp(s · cos(x, c_k)), shape (n_texts, n_topics)."""
-        self._check_fitted()
-        language = language or self.language_
-        texts = as_corpus(documents, language).texts(language)
-        vectors = _unit(self._sentence_embeddings(texts, embeddings, self.centroids_.shape[1]).astype(np.float64))
+        vectors = _unit(view.vectors.astype(np.float64))
         return softmax(self.scale_ * (vectors @ self.centroids_.T), axis=1)
 
     def _topic_word(self, language: str) -> np.ndarray:
@@ -189,3 +184,4 @@ class ClusteringTopics(TopicModel):
         self.centroids_ = arrays["centroids"]
         self.topic_word_ = arrays["topic_word"]
         self.labels_ = arrays["labels"]
+        self.embedding_sizes_ = {self.language_: int(self.centroids_.shape[1])}

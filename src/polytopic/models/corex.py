@@ -22,7 +22,8 @@ from typing import ClassVar
 import numpy as np
 
 from polytopic.errors import ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.views import View
 from polytopic.params import Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -71,12 +72,10 @@ class CorEx(TopicModel):
         self.seed = seed
         self.progress = progress
 
-    def fit(self, corpus, *, embeddings=None) -> "CorEx":
+    def _fit(self, views: dict[str, View], rng, device) -> None:
         """Fit CorEx on the binarised bags of words; ``embeddings`` are not used."""
         corex_cls = _corex_class()
-        self._validate_params()
-        data = bag_of_words_input(as_corpus(corpus, self.language), self.language, n_topics=self.n_topics,
-                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
+        data = self._primary(views)
         counts = (data.counts[data.keep] > 0).astype(np.int64).tocsr()
         global_state = np.random.get_state()  # corextopic seeds and draws from numpy's global generator
         try:
@@ -85,10 +84,6 @@ class CorEx(TopicModel):
         finally:
             np.random.set_state(global_state)
         self.corex_arrays_ = {name: np.ascontiguousarray(getattr(fitted, name), dtype=np.float64) for name in _ARRAYS}
-        self.n_dropped_ = data.n_dropped
-        self.vocabularies_ = {data.language: data.vocabulary}
-        self.language_ = data.language
-        return self
 
     def _inference(self):
         """A bare corextopic ``Corex`` holding the fitted arrays (for ``calculate_latent``)."""
@@ -97,11 +92,9 @@ class CorEx(TopicModel):
             setattr(corex, name, value)
         return corex
 
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
+    def _transform(self, view: View) -> np.ndarray:
         """p(y_k = 1 | document) normalised over k, shape (n_texts, n_topics)."""
-        language = self._language(language)
-        counts = self.vocabularies_[language].bag_of_words(as_corpus(documents, language).texts(language))
-        p_on, _, _ = self._inference().calculate_latent((counts > 0).astype(np.int64).tocsr(),
+        p_on, _, _ = self._inference().calculate_latent((view.counts > 0).astype(np.int64).tocsr(),
                                                          self.corex_arrays_["theta"])
         return p_on / p_on.sum(1, keepdims=True)
 
@@ -111,11 +104,10 @@ class CorEx(TopicModel):
         return weights / weights.sum(1, keepdims=True)
 
     def _state(self):
-        return {"n_dropped": self.n_dropped_}, dict(self.corex_arrays_)
+        return {}, dict(self.corex_arrays_)
 
     def _restore(self, state, arrays):
         missing = set(_ARRAYS) - set(arrays)
         if missing:
             raise KeyError(f"arrays {sorted(missing)}")
         self.corex_arrays_ = {name: arrays[name] for name in _ARRAYS}
-        self.n_dropped_ = int(state["n_dropped"])

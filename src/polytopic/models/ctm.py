@@ -20,10 +20,12 @@ import numpy as np
 import torch
 
 from polytopic.encoders import Encoder
-from polytopic.errors import CorpusError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.errors import ViewError
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.noise import document_keys, document_noise
 from polytopic.models.training import BatchSource, TrainingResult, train
 from polytopic.models.vae import ACTIVATIONS, TopicVAE, upgrade_format1
+from polytopic.models.views import View
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -32,17 +34,10 @@ logger = logging.getLogger(__name__)
 _INFERENCE_BATCH = 1024
 
 
-def resolve_device(device: str | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 class _VAETopicModel(TopicModel):
     """Shared fit/transform of the CTM family; subclasses choose the inputs."""
 
     uses_bow_input: ClassVar[bool]
-    uses_embedding_input: ClassVar[bool]
     adapt_embedding: bool = False  # CombinedTM's option; see InputLayer
 
     _parameter_constraints: ClassVar[dict] = {
@@ -56,6 +51,7 @@ class _VAETopicModel(TopicModel):
         "batch_size": Interval(int, 2),
         "epochs": Interval(int, 1),
         "n_samples": Interval(int, 1),
+        "posterior": OneOf(("sampled", "mean")),
         "validation_split": Interval(float, 0.0, 1.0, open_high=True),
         "patience": Interval(int, 1),
         "seed": Optional(Interval(int, 0)),
@@ -68,7 +64,7 @@ class _VAETopicModel(TopicModel):
                  hidden_sizes: tuple[int, ...] = (100, 100), activation: str = "softplus",
                  dropout: float = 0.2, learn_priors: bool = True, learning_rate: float = 2e-3,
                  momentum: float = 0.99, batch_size: int = 64, epochs: int = 100,
-                 n_samples: int = 20, validation_split: float = 0.0, patience: int = 5,
+                 n_samples: int = 20, posterior: str = "sampled", validation_split: float = 0.0, patience: int = 5,
                  seed: int | None = 0, device: str | None = None, progress: bool = True):
         self.n_topics = n_topics
         self.language = language
@@ -83,50 +79,24 @@ class _VAETopicModel(TopicModel):
         self.batch_size = batch_size
         self.epochs = epochs
         self.n_samples = n_samples
+        self.posterior = posterior
         self.validation_split = validation_split
         self.patience = patience
         self.seed = seed
         self.device = device
         self.progress = progress
 
-    # -- inputs ------------------------------------------------------------------------
-    def _embeddings(self, texts: list[str], embeddings, dimension: int | None) -> np.ndarray | None:
-        if not self.uses_embedding_input:
-            return None
-        return self._sentence_embeddings(texts, embeddings, dimension)
-
     # -- fit --------------------------------------------------------------------------------
-    def fit(self, corpus, *, embeddings=None) -> "_VAETopicModel":
-        """Learn topics from the texts of ``language`` (default: the corpus's primary one).
-
-        ``embeddings`` (n_texts, dim), if given, are used instead of the encoder: one row
-        per text of that language, in corpus order. Documents with no vocabulary word
-        left after preprocessing are dropped (their count is logged as a warning and kept
-        in ``n_dropped_``): they have nothing for the decoder to reconstruct.
-        """
-        self._validate_params()
-        corpus = as_corpus(corpus, self.language)
-        data = bag_of_words_input(corpus, self.language, n_topics=self.n_topics,
-                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
-        language, vocabulary, bow, keep = data.language, data.vocabulary, data.counts, data.keep
-        vectors = self._embeddings(data.texts, embeddings, None)
-        n_dropped = data.n_dropped
-        device = resolve_device(self.device)
-        data = BatchSource(bow[keep], None if vectors is None else vectors[keep], device)
-        rng = np.random.default_rng(self.seed)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(int(rng.integers(2**31)))
-            network = self._build_network(len(vocabulary), 0 if vectors is None else vectors.shape[1])
-            self._initialise(network, vocabulary)
-            network = network.to(device)
-            result = self._train(network, data, rng)
-        self.vocabularies_ = {language: vocabulary}
-        self.language_ = language
+    def _fit(self, views: dict[str, View], rng: np.random.Generator, device: torch.device) -> None:
+        """Train the VAE on the first language's bags of words (and sentence vectors)."""
+        view = self._primary(views)
+        vectors = None if view.vectors is None else view.vectors[view.keep]
+        data = BatchSource(view.counts[view.keep], vectors, device)
+        network = self._build_network(len(view.vocabulary), 0 if vectors is None else vectors.shape[1])
+        self._initialise(network, view.vocabulary)
+        network = network.to(device)
+        self.training_ = self._train(network, data, rng)
         self.network_ = network.cpu().eval()
-        self.embedding_size_ = 0 if vectors is None else int(vectors.shape[1])
-        self.n_dropped_ = int(n_dropped)
-        self.training_ = result
-        return self
 
     def _build_network(self, vocabulary_size: int, embedding_size: int) -> TopicVAE:
         return TopicVAE(
@@ -163,32 +133,23 @@ class _VAETopicModel(TopicModel):
         )
 
     # -- inference ----------------------------------------------------------------------------
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
-        """Document-topic distributions of the texts in ``language`` (default: the
-        training language), shape (n_texts, n_topics).
-
-        Each row is the mean of softmax(μ + σ ε) over ``n_samples`` noise vectors ε
-        drawn once from ``seed``: the result for a document does not depend on the
-        other documents, their order or the batch size.
-        """
-        self._check_fitted()
-        corpus = as_corpus(documents, language or self.language_)
-        language = language or self.language_
-        if self.uses_bow_input and language != self.language_:
-            raise CorpusError(
-                f"{type(self).__name__} reads bags of words over its {self.language_!r} vocabulary and "
-                f"cannot transform {language!r} texts; ZeroShotTM transfers across languages"
-            )
-        texts = corpus.texts(language)
-        bow = self.vocabularies_[self.language_].bag_of_words(texts) if self.uses_bow_input else None
-        vectors = self._embeddings(texts, embeddings, self.embedding_size_)
-        data = BatchSource(bow, vectors)
-        noise = torch.randn(self.n_samples, self.n_topics,
-                            generator=torch.Generator().manual_seed(self.seed or 0))
-        out = np.empty((len(texts), self.n_topics), dtype=np.float32)
+    def _transform(self, view: View) -> np.ndarray:
+        """Each row is the mean of softmax(μ + σ ε) over ``n_samples`` draws of ε that
+        depend only on ``seed`` and the document's content (:mod:`polytopic.models.noise`):
+        a document's distribution does not depend on the other documents, their order or
+        the batch size, and two documents (an item's English and Italian texts) never share
+        draws. ``posterior="mean"`` gives softmax(μ) instead, without sampling."""
+        if view.is_image:
+            raise ViewError(f"{type(self).__name__} has no image view")
+        data = BatchSource(view.counts if self.uses_bow_input else None, view.vectors)
+        keys = document_keys(view.items, self.seed or 0)
+        out = np.empty((len(view), self.n_topics), dtype=np.float32)
         self.network_.eval()
-        for start in range(0, len(texts), _INFERENCE_BATCH):
-            rows = np.arange(start, min(start + _INFERENCE_BATCH, len(texts)))
+        for start in range(0, len(view), _INFERENCE_BATCH):
+            rows = np.arange(start, min(start + _INFERENCE_BATCH, len(view)))
+            noise = None
+            if self.posterior == "sampled":
+                noise = torch.from_numpy(document_noise(keys[rows], self.n_samples, self.n_topics))
             out[rows] = self.network_.doc_topic(*data.batch(rows), noise).numpy()
         return out
 
@@ -200,8 +161,6 @@ class _VAETopicModel(TopicModel):
     def _state(self):
         arrays = {k: v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
         state = {
-            "embedding_size": self.embedding_size_,
-            "n_dropped": self.n_dropped_,
             "train_loss": self.training_.train_loss,
             "validation_loss": self.training_.validation_loss,
             "best_epoch": self.training_.best_epoch,
@@ -209,13 +168,12 @@ class _VAETopicModel(TopicModel):
         return state, arrays
 
     def _restore(self, state, arrays):
-        self.embedding_size_ = int(state["embedding_size"])
-        self.n_dropped_ = int(state["n_dropped"])
         self.training_ = TrainingResult(state["train_loss"], state["validation_loss"], state["best_epoch"])
         arrays = upgrade_format1(arrays, self.uses_bow_input)
         if "inference.input.adapt.weight" in arrays:  # format 1 always had CombinedTM's adapt map
             self.adapt_embedding = True
-        network = self._build_network(len(self.vocabularies_[self.language_]), self.embedding_size_)
+        network = self._build_network(len(self.vocabularies_[self.language_]),
+                                      self.embedding_sizes_.get(self.language_, 0))
         network.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
         self.network_ = network.eval()
 
@@ -225,15 +183,16 @@ class ProdLDA(_VAETopicModel):
 
     name = "prodlda"
     uses_bow_input = True
-    uses_embedding_input = False
 
 
 class _EmbeddingTopicModel(_VAETopicModel):
     """A CTM whose inference network reads sentence embeddings from ``encoder``."""
 
+    reads_vectors = True
+
     _parameter_constraints: ClassVar[dict] = {**_VAETopicModel._parameter_constraints, "encoder": Anything()}
 
-    def __init__(self, n_topics: int = 10, *, encoder: str | Encoder | None = None, **params):
+    def __init__(self, n_topics: int = 10, *, encoder: str | Encoder | dict | None = None, **params):
         super().__init__(n_topics, **params)
         self.encoder = encoder
 
@@ -256,7 +215,6 @@ class CombinedTM(_EmbeddingTopicModel):
 
     name = "combined"
     uses_bow_input = True
-    uses_embedding_input = True
     _parameter_constraints: ClassVar[dict] = {**_EmbeddingTopicModel._parameter_constraints,
                                               "adapt_embedding": OneOf((True, False))}
 
@@ -271,4 +229,4 @@ class ZeroShotTM(_EmbeddingTopicModel):
 
     name = "zeroshot"
     uses_bow_input = False
-    uses_embedding_input = True
+    transform_reads_bow = False

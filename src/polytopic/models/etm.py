@@ -108,9 +108,8 @@ class ETM(_VAETopicModel):
 
     name = "etm"
     uses_bow_input = True
-    uses_embedding_input = False
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in _VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples")},
+        **{k: v for k, v in _VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples", "posterior")},
         "weight_decay": Interval(float, 0.0),
         "encoder": Anything(),
     }
@@ -120,7 +119,7 @@ class ETM(_VAETopicModel):
                  weight_decay: float = WEIGHT_DECAY, batch_size: int = 1000, epochs: int = 20, **params):
         super().__init__(n_topics, hidden_sizes=hidden_sizes, activation=activation, dropout=dropout,
                          learning_rate=learning_rate, momentum=momentum, batch_size=batch_size, epochs=epochs,
-                         **params)
+                         posterior="mean", **params)
         self.encoder = encoder
         self.weight_decay = weight_decay
 

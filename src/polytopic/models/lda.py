@@ -22,7 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus
+from polytopic.models.views import View
 from polytopic.params import Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -126,13 +127,11 @@ class LDA(TopicModel):
         self.seed = seed
         self.progress = progress
 
-    def fit(self, corpus, *, embeddings=None) -> "LDA":
-        """Sample topics from the bags of words of ``corpus``; ``embeddings`` are not used."""
+    def _fit(self, views: dict[str, View], rng, device) -> None:
+        """Sample topics from the bags of words; ``embeddings`` are not used."""
         import tomotopy
 
-        self._validate_params()
-        data = bag_of_words_input(as_corpus(corpus, self.language), self.language, n_topics=self.n_topics,
-                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df)
+        data = self._primary(views)
         words = data.vocabulary.words
         sampler = tomotopy.LDAModel(k=self.n_topics, alpha=self.alpha, eta=self.eta,
                                     seed=0 if self.seed is None else self.seed)
@@ -158,17 +157,11 @@ class LDA(TopicModel):
         self.topic_word_ = topic_word / topic_word.sum(1, keepdims=True)
         self.alpha_ = np.asarray(sampler.alpha, dtype=np.float64)
         self.log_likelihood_per_word_ = float(sampler.ll_per_word)
-        self.n_dropped_ = data.n_dropped
-        self.vocabularies_ = {data.language: data.vocabulary}
-        self.language_ = data.language
-        return self
 
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
-        """p(topic | document) for ``documents`` under the fitted topics, shape
-        (n_texts, n_topics), by :func:`infer_doc_topic` (deterministic, per document)."""
-        language = self._language(language)
-        counts = self.vocabularies_[language].bag_of_words(as_corpus(documents, language).texts(language))
-        return infer_doc_topic(counts, self.topic_word_, self.alpha_, self.inference_iterations)
+    def _transform(self, view: View) -> np.ndarray:
+        """p(topic | document) under the fitted topics, shape (n_texts, n_topics), by
+        :func:`infer_doc_topic` (deterministic, per document)."""
+        return infer_doc_topic(view.counts, self.topic_word_, self.alpha_, self.inference_iterations)
 
     def topic_labels(self, corpus, *, top_n: int = 10) -> np.ndarray:
         """Most probable topic per document, the supervision of Mueller & Dredze (2021) §4:
@@ -195,11 +188,10 @@ class LDA(TopicModel):
         return self.topic_word_
 
     def _state(self):
-        state = {"log_likelihood_per_word": self.log_likelihood_per_word_, "n_dropped": self.n_dropped_}
+        state = {"log_likelihood_per_word": self.log_likelihood_per_word_}
         return state, {"topic_word": self.topic_word_, "alpha": self.alpha_}
 
     def _restore(self, state, arrays):
         self.topic_word_ = arrays["topic_word"]
         self.alpha_ = arrays["alpha"]
         self.log_likelihood_per_word_ = float(state["log_likelihood_per_word"])
-        self.n_dropped_ = int(state["n_dropped"])

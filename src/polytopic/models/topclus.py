@@ -39,8 +39,8 @@ from tqdm.auto import tqdm
 from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus, bag_of_words_input
-from polytopic.models.ctm import resolve_device
+from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus
+from polytopic.models.views import View
 from polytopic.models.topclus_network import TopClusNetwork, sharpened_target
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE, Vocabulary
@@ -260,14 +260,12 @@ class TopClus(TopicModel):
         self.timings_["epoch_tokens_per_second"] = len(tokens.word) * self.epochs / max(seconds, 1e-9)
         return losses
 
-    def fit(self, corpus, *, embeddings=None) -> "TopClus":
-        """Learn topics from the contextual token vectors of ``corpus``'s texts.
+    def _fit(self, views: dict[str, View], rng, device) -> None:
+        """Learn topics from the contextual token vectors of the texts.
         Document ``embeddings`` are not used (TopClus pools its own, §3.1)."""
-        self._validate_params()
-        data = bag_of_words_input(as_corpus(corpus, self.language), self.language, n_topics=self.n_topics,
-                                  vocabulary_size=self.vocabulary_size, min_df=self.min_df, min_count=self.min_count)
-        tagger = _pos_tagger(data.language) if self.pos_filter else None
-        tokens, speed = self._tokens([data.texts[i] for i in data.keep], data.vocabulary, tagger)
+        data = self._primary(views)
+        tagger = _pos_tagger(data.name) if self.pos_filter else None
+        tokens, speed = self._tokens([data.items[i] for i in data.keep], data.vocabulary, tagger)
         self.timings_ = {"embedding_tokens_per_second": speed}
         empty = np.diff(tokens.start) == 0
         if empty.any():  # the encoder's words can differ from the tokeniser's (rare)
@@ -278,13 +276,9 @@ class TopClus(TopicModel):
         if tokens.n_documents < max(2, self.n_topics):
             raise ParameterError(f"{tokens.n_documents} usable documents cannot support {self.n_topics} topics; "
                                  "add documents or lower n_topics")
-        device = resolve_device(self.device)
-        rng = np.random.default_rng(self.seed)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(int(rng.integers(2**31)))
-            network = TopClusNetwork(tokens.vectors.shape[1], self.n_topics, self.latent_size, self.encoder_sizes,
-                                     self.decoder_sizes, self.kappa).to(device)
-            self.train_loss_ = self._train(network, tokens, self._generic(tokens), rng, device)
+        network = TopClusNetwork(tokens.vectors.shape[1], self.n_topics, self.latent_size, self.encoder_sizes,
+                                 self.decoder_sizes, self.kappa).to(device)
+        self.train_loss_ = self._train(network, tokens, self._generic(tokens), rng, device)
         self.network_ = network.cpu().eval()
         posterior = self._posterior(self.network_, tokens.vectors, torch.device("cpu")).double()
         per_word = torch.zeros(len(data.vocabulary), self.n_topics, dtype=torch.float64).index_add(
@@ -294,25 +288,24 @@ class TopClus(TopicModel):
         self.topic_word_ = (expected / expected.sum(0)).T
         self.n_tokens_ = len(tokens.word)
         self.encoder_identity_ = self._token_encoder().identity
-        self.vocabularies_ = {data.language: data.vocabulary}
-        self.language_ = data.language
         logger.info("TopClus: %d tokens; embedding %.0f tokens/s, training %.0f tokens/s per epoch",
                     self.n_tokens_, self.timings_["embedding_tokens_per_second"],
                     self.timings_["epoch_tokens_per_second"])
-        return self
 
     # -- inference -------------------------------------------------------------------------------
-    @torch.no_grad()
     def document_embeddings(self, documents, *, language: str | None = None) -> np.ndarray:
         """z^(d) = f(h^(d)) of each text, shape (n_texts, latent_size), unit length (§3.1–3.2).
         A text without vocabulary words is pooled over all its words."""
         language = self._language(language)
+        return self._document_embeddings(self._build_view(as_corpus(documents, language), language))
+
+    @torch.no_grad()
+    def _document_embeddings(self, view: View) -> np.ndarray:
         encoder = self._token_encoder()
         if encoder.identity != self.encoder_identity_:
             raise EncoderError(f"this TopClus was fitted on token vectors of another encoder ({self.encoder_identity_}); "
                                f"{encoder.name!r} gives {encoder.identity}")
-        tokens, _ = self._tokens(as_corpus(documents, language).texts(language), self.vocabularies_[language],
-                                 fallback=True)
+        tokens, _ = self._tokens(view.items, self.vocabularies_[view.name], fallback=True)
         out = []
         for lo in range(0, tokens.n_documents, 256):
             documents_ = np.arange(lo, min(lo + 256, tokens.n_documents))
@@ -321,9 +314,9 @@ class TopClus(TopicModel):
             out.append(self.network_.latent(pooled))
         return torch.cat(out).numpy()
 
-    def transform(self, documents, *, language: str | None = None, embeddings=None) -> np.ndarray:
+    def _transform(self, view: View) -> np.ndarray:
         """p(t_k | z^(d)) = softmax_k(κ cos(z^(d), t_k)) (§3.3), shape (n_texts, n_topics)."""
-        latent = torch.from_numpy(self.document_embeddings(documents, language=language))
+        latent = torch.from_numpy(self._document_embeddings(view))
         with torch.no_grad():
             return self.network_.log_posterior(latent).exp().double().numpy()
 

@@ -24,6 +24,13 @@ from polytopic.models.bow import BagOfWordsBatch
 logger = logging.getLogger(__name__)
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` as a torch device; None picks CUDA when available, else the CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 @dataclass
 class BatchSource:
     """Rows of a sparse bag-of-words and of dense embeddings, cut into tensors.

@@ -205,13 +205,13 @@ class TopicVAE(nn.Module):
 
     @torch.no_grad()
     def doc_topic(self, bow: BagOfWordsBatch | None, embedding: torch.Tensor | None,
-                  noise: torch.Tensor) -> torch.Tensor:
-        """Mean of softmax(μ + σ ε_s) over the S rows of ``noise`` (S × K), shape (batch, K).
-
-        The same S noise vectors serve every document, so a document's distribution does
-        not depend on its batch, its position, or the batch size.
-        """
+                  noise: torch.Tensor | None) -> torch.Tensor:
+        """θ per document, shape (batch, K): the mean of softmax(μ + σ ε_s) over the S
+        draws in ``noise`` — (batch, S, K), one set per document, or (S, K) shared by all —
+        or softmax(μ) when ``noise`` is None."""
         mean, log_variance = self.inference(bow, embedding)
+        if noise is None:
+            return F.softmax(mean, dim=1)
         std = (0.5 * log_variance).exp()
-        samples = mean.unsqueeze(1) + std.unsqueeze(1) * noise.unsqueeze(0)
+        samples = mean.unsqueeze(1) + std.unsqueeze(1) * (noise if noise.dim() == 3 else noise.unsqueeze(0))
         return F.softmax(samples, dim=2).mean(1)

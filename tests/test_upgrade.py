@@ -1,0 +1,42 @@
+"""Model files of earlier formats load and give the same results.
+
+format1/: dense first layer (written by the commit before the sparse layer, adce521).
+format2/: one language, no views (written by 4fa4e6d's model code, before the views).
+The VAEs' expected values are softmax(μ) — θ at the posterior mean — because sampled θ
+changed on purpose with per-document noise; LDA and clustering are deterministic.
+"""
+
+import numpy as np
+import pytest
+
+from polytopic import load_model
+from polytopic.datasets import read_jsonl
+
+from conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return read_jsonl(DATA / "debian-aligned-400.jsonl.gz").subset(np.arange(120))
+
+
+@pytest.mark.parametrize("folder,name", [("format1", "prodlda"), ("format1", "combined"), ("format2", "prodlda"),
+                                         ("format2", "combined"), ("format2", "zeroshot")])
+def test_vae_files_load_and_infer_alike(folder, name, corpus):
+    old = DATA / folder
+    model = load_model(old / name).set_params(posterior="mean")
+    assert model.languages_ == ("en",) and model.views_ == ("en",)
+    embeddings = np.load(old / "embeddings.npy") if model.reads_vectors else None
+    got = model.transform(corpus, embeddings=embeddings)
+    np.testing.assert_allclose(got, np.load(old / f"{name}-mean.npy"), atol=1e-6)
+    if name == "combined":
+        assert model.adapt_embedding is True and model.embedding_sizes_ == {"en": embeddings.shape[1]}
+
+
+@pytest.mark.parametrize("name", ["lda", "clustering"])
+def test_format_2_baselines_load_and_transform_alike(name, corpus):
+    old = DATA / "format2"
+    model = load_model(old / name)
+    embeddings = np.load(old / "embeddings.npy") if model.reads_vectors else None
+    np.testing.assert_allclose(model.transform(corpus, embeddings=embeddings), np.load(old / f"{name}-transform.npy"),
+                               atol=1e-9)
