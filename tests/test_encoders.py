@@ -16,6 +16,10 @@ def test_vector_cache_round_trip_and_identity_check(tmp_path):
     assert len(VectorCache(tmp_path, "enc:a", 3)) == 2  # persists across instances
     with pytest.raises(EncoderError):
         cache.put(keys, np.zeros((2, 4)))
+    other = VectorCache(tmp_path, "enc:b", 3)  # another identity never sees these vectors
+    assert other.path != cache.path and not other.get(keys)[1].any()
+    with pytest.raises(EncoderError, match="belongs to another encoder"):
+        VectorCache(tmp_path, "enc:a", 4)  # same file, other dimension: refused, not misread
 
 
 def test_encode_dedupes_keeps_order_and_reads_back_from_cache(tmp_path, hash_encoder_cls):
@@ -74,3 +78,48 @@ def test_multilingual_use_aligns_translations():
     encoder = MultilingualUSEEncoder(progress=False)
     en, de, other = encoder.encode(["the cat sleeps", "die Katze schläft", "Steuererklärung für Firmen"])
     assert en @ de > 0.7 and en @ other < 0.4
+
+
+def test_a_changed_weight_gives_a_new_identity_and_no_cached_vectors(tmp_path):
+    """A fine-tuned copy (one weight changed, same file sizes) never reads its base
+    model's cached vectors; an untouched copy elsewhere shares them."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    from polytopic.encoders.sentence import packaged_minilm_path
+
+    base_dir = tmp_path / "base"
+    shutil.copytree(packaged_minilm_path(), base_dir)
+    same_dir = tmp_path / "moved" / "same"
+    shutil.copytree(base_dir, same_dir)
+    tuned_dir = tmp_path / "tuned"
+    shutil.copytree(base_dir, tuned_dir)
+    weights = tuned_dir / "model.safetensors"
+    arrays = load_file(str(weights))
+    name = next(k for k in arrays if k.endswith("word_embeddings.weight"))
+    arrays[name][0, 0] += 1.0
+    save_file(arrays, str(weights))
+
+    cache = tmp_path / "cache"
+    base = get_encoder(str(base_dir), cache_dir=cache, progress=False)
+    vectors = base.encode(["a text about kernels"])
+    same = get_encoder(str(same_dir), cache_dir=cache, progress=False)
+    tuned = get_encoder(str(tuned_dir), cache_dir=cache, progress=False)
+    assert same.identity == base.identity and tuned.identity != base.identity
+    np.testing.assert_array_equal(same.encode(["a text about kernels"]), vectors)
+    assert len(tuned.cache) == 0 and len(base.cache) == 1
+
+
+def test_fingerprints_are_memoised(tmp_path, monkeypatch):
+    from polytopic.encoders import identity
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"0" * 1000)
+    first = identity.directory_fingerprint(model, tmp_path)
+    monkeypatch.setattr(identity, "_file_digest", lambda path: pytest.fail("hashed again"))
+    assert identity.directory_fingerprint(model, tmp_path) == first
+    monkeypatch.undo()
+    (model / "weights.bin").write_bytes(b"1" * 1000)  # same size, new content and mtime
+    assert identity.directory_fingerprint(model, tmp_path) != first

@@ -19,10 +19,14 @@ def test_word_pieces_merge_into_lowercased_words(encoder):
     np.testing.assert_array_equal(chunk.positions, [0, 1])
 
 
-def test_cache_returns_the_same_vectors(encoder):
+def test_cache_returns_the_same_vectors_without_encoding(encoder, monkeypatch):
     first = next(encoder.iter_encode(["a cached text about kernels"]))
+    monkeypatch.setattr(type(encoder), "_encode", lambda self, pieces: pytest.fail("re-encoded"))
     second = next(encoder.iter_encode(["a cached text about kernels"]))
     np.testing.assert_array_equal(first.vectors[0], second.vectors[0])
+    fresh = TokenEncoder(progress=False, cache_dir=encoder.cache_dir)  # another instance, same store
+    np.testing.assert_array_equal(next(fresh.iter_encode(["a cached text about kernels"])).vectors[0],
+                                  first.vectors[0])
 
 
 def test_long_texts_are_split_into_windows_with_a_warning(encoder, caplog):
