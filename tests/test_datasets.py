@@ -60,6 +60,35 @@ def test_bad_jsonl_names_the_line(tmp_path, content, message):
         read_jsonl(path)
 
 
+@pytest.mark.parametrize("name, content, message", [
+    ("latin1.jsonl", '{"text": "ok"}\n{"text": "café"}\n'.encode("latin-1"),
+     r"latin1.jsonl:2: not UTF-8 text \(byte 0xe9 at column 14\)"),
+    ("latin1.csv", 'id,text\n1,"two\nlines"\n2,café\n'.encode("latin-1"), r"latin1.csv:4: not UTF-8"),
+    ("image.jsonl", sorted((DATA / "icons").glob("*.png"))[0].read_bytes(), r"image.jsonl:1: not UTF-8"),
+    ("latin1.jsonl.gz", gzip.compress('{"text": "ok"}\n{"text": "ü"}\n'.encode("latin-1")), r"\.gz:2: not UTF-8"),
+    ("plain.jsonl.gz", b'{"text": "ok"}\n', r"plain.jsonl.gz:1: not readable as gzip \(Not a gzipped file"),
+    ("cut.jsonl.gz", (DATA / "debian-aligned-400.jsonl.gz").read_bytes()[:5000],
+     r"cut.jsonl.gz:\d+: not readable as gzip"),
+])
+def test_undecodable_files_name_the_file_and_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_corpus(path)
+
+
+def test_utf8_byte_order_mark_and_line_numbers_of_csv_rows(tmp_path):
+    """A spreadsheet's BOM is not part of the first header; a row is numbered by the line
+    it ends on, so a quoted field across lines does not shift later numbers."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b'\xef\xbb\xbfid,text\n1,"two\nlines"\n2,\xc3\xa9t\xc3\xa9\n')
+    corpus = read_csv(path)
+    assert corpus.ids == ["1", "2"] and corpus.texts() == ["two\nlines", "été"]
+    (tmp_path / "short.csv").write_text('id,text\n1,"two\nlines"\n2\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"short.csv:4: 'text' must be a string"):
+        read_csv(tmp_path / "short.csv")
+
+
 def test_missing_path_and_unknown_format(tmp_path):
     with pytest.raises(CorpusError, match="no such file"):
         read_corpus(tmp_path / "nope.jsonl")

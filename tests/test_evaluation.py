@@ -81,4 +81,4 @@ def test_missing_training_corpus_asks_for_a_reference(run_dir, tmp_path):
         evaluate_run(moved)
     assert evaluate_run(moved, reference=CORPUS)["settings"]["reference_corpus"] == str(CORPUS)
     result = CliRunner().invoke(main, ["evaluate", str(moved), "--quiet"])
-    assert result.exit_code == 2 and "--reference" in result.output
+    assert result.exit_code == 1 and "--reference" in result.output

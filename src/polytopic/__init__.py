@@ -3,11 +3,15 @@
 The flow is one-directional (see DESIGN.md): a :class:`Corpus` of documents goes
 through an encoder (with an on-disk cache) into a topic model; metrics read only the
 model's outputs and a reference corpus.
+
+The public names are imported on first use (PEP 562), so that ``import polytopic`` and
+the command line's quick paths (``--version``, ``topics``) do not import torch.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from polytopic.corpus import Corpus
+import importlib
+
 from polytopic.errors import (
     CorpusError,
     EncoderError,
@@ -16,35 +20,22 @@ from polytopic.errors import (
     NotFittedError,
     ParameterError,
     PolytopicError,
-)
-from polytopic.preprocessing import Tokenizer, Vocabulary
-from polytopic.models import (
-    ETM,
-    LDA,
-    ClusteringTopics,
-    CombinedTM,
-    CorEx,
-    ProdLDA,
-    TopClus,
-    TopicModel,
-    ZeroShotTM,
-    load_model,
+    ViewError,
 )
 
+__version__ = "0.1.0"
+
+#: Public name -> the module it is imported from on first use.
+_LAZY = {
+    "Corpus": "polytopic.corpus",
+    "Tokenizer": "polytopic.preprocessing",
+    "Vocabulary": "polytopic.preprocessing",
+    **dict.fromkeys(["TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "CorEx",
+                     "ETM", "TopClus", "load_model"], "polytopic.models"),
+}
+
 __all__ = [
-    "Corpus",
-    "Tokenizer",
-    "Vocabulary",
-    "TopicModel",
-    "ProdLDA",
-    "CombinedTM",
-    "ZeroShotTM",
-    "LDA",
-    "ClusteringTopics",
-    "CorEx",
-    "ETM",
-    "TopClus",
-    "load_model",
+    *_LAZY,
     "PolytopicError",
     "CorpusError",
     "EncoderError",
@@ -52,5 +43,19 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
+    "ViewError",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name when it is first asked for, and keep it."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'polytopic' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,55 +1,144 @@
 """The ``polytopic`` command: fit a model on a corpus, read its topics, transform new
-documents. A run directory is a saved model plus ``run.json`` (how it was made) and
-``topics.txt``; it appears only when the fit succeeded."""
+documents, evaluate and compare runs. What a run directory holds is :mod:`polytopic.runs`'s
+business; it appears only when the fit succeeded.
+
+Exit status: 0 on success, 1 when the library refuses (one line ``error: ...`` on standard
+error), 2 on a usage error (click's). Start-up stays light: corpora readers, models and
+torch are imported by the commands that need them, so ``polytopic --version`` and
+``polytopic topics RUN`` answer at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-import sys
+import signal
+import threading
 import time
 from pathlib import Path
 
 import click
 import numpy as np
 
-import polytopic
-from polytopic.datasets import demo_corpus_path, read_corpus
-from polytopic.errors import ParameterError, PolytopicError
-from polytopic.models import MODELS, load_model
-from polytopic.persistence import atomic_directory, write_json
+from polytopic import __version__
+from polytopic.errors import PolytopicError
+from polytopic.models.registry import MODEL_TABLE, model_class, model_descriptions
+from polytopic.persistence import atomic_directory
+from polytopic.runs import METRICS_FILE, read_metrics, read_topics, write_metrics, write_run
 
-RUN_FILE = "run.json"
-TOPICS_FILE = "topics.txt"
+logger = logging.getLogger(__name__)
+
+OUTPUT_FORMATS = (".npy", ".csv", ".tsv", ".jsonl")
+_QUIET = "polytopic.quiet"
 
 
+# -- logging and --quiet -------------------------------------------------------------------
+class _EchoHandler(logging.Handler):
+    """Writes records to standard error through click, so that they reach the stream in
+    use now (a test runner swaps it between invocations)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # noqa: BLE001 -- logging's contract: report, never raise
+            self.handleError(record)
+
+
+_HANDLER = _EchoHandler()
+_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Messages of the ``polytopic`` logger go to standard error, INFO and up (WARNING and
+    up when quiet). The root logger is left to the host program; the handler is added once
+    however often ``main`` runs in one process."""
+    package_logger = logging.getLogger("polytopic")
+    if _HANDLER not in package_logger.handlers:
+        package_logger.addHandler(_HANDLER)
+    package_logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _set_quiet(ctx: click.Context, _param, value: bool) -> None:
+    """``-q`` before or after the command name: once given, the whole invocation is quiet."""
+    root = ctx.find_root()
+    root.meta[_QUIET] = root.meta.get(_QUIET, False) or value
+    _setup_logging(root.meta[_QUIET])
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                            help="No progress bars or info messages.")
+
+
+def _quiet() -> bool:
+    """Whether this invocation was asked to be quiet (by any ``-q``)."""
+    return click.get_current_context().find_root().meta.get(_QUIET, False)
+
+
+# -- errors and signals --------------------------------------------------------------------
+class _PolytopicGroup(click.Group):
+    """Runs each command with SIGTERM handled like Ctrl-C, and turns the library's own
+    errors into one line on standard error and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            with _sigterm_exits():
+                return super().invoke(ctx)
+        except PolytopicError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(1)
+
+
+@contextlib.contextmanager
+def _sigterm_exits():
+    """While the block runs, SIGTERM (a job scheduler's stop, ``kill``) raises
+    ``SystemExit(143)`` as Ctrl-C raises ``KeyboardInterrupt``, so that cleanups run and a
+    half-written run directory is removed. The previous handler is restored afterwards.
+    Outside the main thread, where Python cannot install handlers, nothing changes."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if in_main else None
+    try:
+        yield
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _exit_on_signal(signum: int, _frame) -> None:
+    """Exit as a shell reports a death by signal: status 128 + the signal's number."""
+    raise SystemExit(128 + signum)
+
+
+# -- options -------------------------------------------------------------------------------
 def _corpus_options(command):
     """Options that say how to read a corpus file, shared by fit and transform."""
     options = [
         click.option("--text-field", default="text", show_default=True,
                      help="JSON/CSV field holding the text (a string or a {language: text} object)."),
         click.option("--id-field", default="id", show_default=True, help="Field holding the document id."),
-        click.option("--language-field", default=None, help="Field holding each document's language."),
+        click.option("--language-field", default=None, metavar="FIELD",
+                     help="Field holding each document's language."),
         click.option("--corpus-language", default="en", show_default=True,
                      help="Language of plain-string texts without a language field."),
+        click.option("--image-field", default=None, metavar="FIELD",
+                     help="Field holding each item's image path (relative to the corpus file)."),
     ]
     return functools.reduce(lambda cmd, opt: opt(cmd), reversed(options), command)
 
 
-def _read(path, text_field, id_field, language_field, corpus_language):
-    if Path(path).is_dir():
+def _read(path: Path, text_field, id_field, language_field, corpus_language, image_field):
+    """The corpus at ``path`` (a folder of .txt files takes only its language)."""
+    from polytopic.datasets import read_corpus  # scipy: imported by the commands that read corpora
+
+    if path.is_dir():
         return read_corpus(path, language=corpus_language)
-    return read_corpus(path, text_field=text_field, id_field=id_field,
-                       language_field=language_field, language=corpus_language)
-
-
-def _setup_logging(quiet: bool) -> None:
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return read_corpus(path, text_field=text_field, id_field=id_field, language_field=language_field,
+                       language=corpus_language, image_field=image_field)
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict:
+    """``--param KEY=VALUE`` pairs as keyword arguments; values are JSON where they parse."""
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -62,86 +151,123 @@ def _parse_params(pairs: tuple[str, ...]) -> dict:
     return params
 
 
+def _split_languages(_ctx, _param, value: str | None) -> list[str] | None:
+    """``--languages en,it`` as ``["en", "it"]``."""
+    if value is None:
+        return None
+    languages = [code.strip() for code in value.split(",") if code.strip()]
+    if not languages:
+        raise click.BadParameter("give language codes separated by commas, such as en,it")
+    return languages
+
+
+def _check_output(_ctx, _param, output: Path | None) -> Path | None:
+    """``--output`` is checked when the command line is read, before any work."""
+    if output is None:
+        return None
+    if output.suffix not in OUTPUT_FORMATS:
+        raise click.BadParameter(f"unknown format {output.suffix!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"the folder {output.parent} does not exist")
+    return output
+
+
+def _model_options(model_name: str, model_cls, chosen: dict, params: tuple[str, ...]) -> dict:
+    """Constructor arguments from the command line: the options given, the ``--param``
+    pairs, and ``progress`` (off when quiet) for models that report it.
+
+    Raises
+    ------
+    click.UsageError
+        If the model takes no such argument.
+    """
+    options = {k: v for k, v in chosen.items() if v is not None} | _parse_params(params)
+    takes = model_cls._parameter_constraints
+    if "languages" in options and "languages" not in takes:
+        raise click.BadParameter(_languages_refusal(model_name), param_hint="--languages")
+    unknown = sorted(set(options) - set(takes))
+    if unknown:
+        raise click.UsageError(f"model {model_name!r} has no option(s) {unknown}")
+    if "progress" in takes:
+        options.setdefault("progress", not _quiet())
+    return options
+
+
+def _languages_refusal(model_name: str) -> str:
+    from polytopic.models import MODELS  # every model: only to name those that learn several languages
+
+    takers = [name for name, cls in MODELS.items() if "languages" in cls._parameter_constraints]
+    return (f"model {model_name!r} learns one language (choose it with --language); the models that learn "
+            f"several are: {', '.join(takers) or 'none'}")
+
+
 def _model_help() -> str:
-    lines = [f"  {name:<10} {(cls.__doc__ or '').strip().splitlines()[0]}" for name, cls in MODELS.items()]
+    """The model list of ``fit --help``, from the registry (no model is imported)."""
+    lines = [f"  {name:<10} {description}" for name, description in model_descriptions().items()]
     return "Models:\n\n\b\n" + "\n".join(lines)
 
 
-class _PolytopicGroup(click.Group):
-    """Turns the library's own errors into one-line messages and exit code 2."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except PolytopicError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(2)
+model_option = click.option("--model", "model_name", type=click.Choice(sorted(MODEL_TABLE)), default="combined",
+                            show_default=True, help="Topic model (listed in `polytopic fit --help`).")
 
 
+# -- commands ------------------------------------------------------------------------------
 @click.group(cls=_PolytopicGroup)
-@click.version_option(polytopic.__version__, prog_name="polytopic")
+@click.version_option(__version__, prog_name="polytopic")
+@quiet_option
 def main():
-    """Topic models on pretrained embeddings: fit, inspect, transform."""
+    """Topic models on pretrained embeddings: fit, inspect, transform, evaluate."""
 
 
-def _fit_run(corpus, model_name, topics, out, overwrite, options, source):
-    model_cls = MODELS[model_name]
-    unknown = set(options) - set(model_cls._parameter_constraints)
-    if unknown:
-        raise ParameterError(f"model {model_name!r} has no option(s) {sorted(unknown)}")
-    model = model_cls(n_topics=topics, **options)
+def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path) -> None:
+    """Fit ``model`` on ``corpus`` into the run directory ``out``, which appears only if
+    the fit succeeds (see :mod:`polytopic.runs` for what it holds)."""
     with atomic_directory(out, overwrite=overwrite) as tmp:
         started = time.perf_counter()
         model.fit(corpus)
         seconds = time.perf_counter() - started
-        model.write(tmp)
-        write_json(tmp / RUN_FILE, {
-            "corpus": str(source), "model": model_name, "n_topics": topics,
-            "options": model._saved_params(), "n_documents": len(corpus),
-            "fit_seconds": round(seconds, 3), "polytopic_version": polytopic.__version__,
-        })
-        (tmp / TOPICS_FILE).write_text("".join(" ".join(t) + "\n" for t in model.topics()), encoding="utf-8")
-    click.echo(f"fitted {model_name} with {topics} topics on {len(corpus)} documents in "
-               f"{seconds:.1f} s -> {out}", err=True)
-    return model
+        write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds)
+    logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
+                model.name, model.n_topics, len(corpus), seconds, out)
 
 
 @main.command(epilog=_model_help())
 @click.argument("corpus_path", metavar="CORPUS", type=click.Path(exists=True, path_type=Path))
-@click.option("--model", "model_name", type=click.Choice(sorted(MODELS)), default="combined", show_default=True)
-@click.option("--topics", type=int, default=50, show_default=True, help="Number of topics K.")
+@model_option
+@click.option("--topics", type=click.IntRange(min=1), default=50, show_default=True, help="Number of topics K.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory to create.")
 @click.option("--language", default=None, help="Language to model (default: the corpus's most covered).")
+@click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
+              help="Languages a multilingual model learns, comma-separated (default: all of the corpus's).")
 @click.option("--encoder", default=None, help="Encoder name or path (default: packaged all-MiniLM-L6-v2).")
-@click.option("--epochs", type=int, default=None, help="Training epochs (model default if unset).")
-@click.option("--vocabulary-size", type=int, default=None, help="Words kept per language (default 2000).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (model default if unset).")
+@click.option("--vocabulary-size", type=click.IntRange(min=1), default=None,
+              help="Words kept per language (default 2000).")
 @click.option("--seed", type=int, default=None, help="Random seed (default 0).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Any other hyperparameter.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Any other hyperparameter (repeatable; VALUE is read as JSON where it parses).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
-@click.option("--quiet", is_flag=True, help="No progress bars or info messages.")
+@quiet_option
 @_corpus_options
-def fit(corpus_path, model_name, topics, out, language, encoder, epochs, vocabulary_size, seed,
-        params, overwrite, quiet, **read_options):
+def fit(corpus_path, model_name, topics, out, language, languages, encoder, epochs, vocabulary_size, seed,
+        params, overwrite, **read_options):
     """Fit a topic model on CORPUS (.jsonl[.gz], .csv or a folder of .txt files)."""
-    _setup_logging(quiet)
-    chosen = {"language": language, "encoder": encoder, "epochs": epochs,
+    model_cls = model_class(model_name)
+    chosen = {"language": language, "languages": languages, "encoder": encoder, "epochs": epochs,
               "vocabulary_size": vocabulary_size, "seed": seed}
-    options = {k: v for k, v in chosen.items() if v is not None} | _parse_params(params)
-    options.setdefault("progress", not quiet)
-    if "progress" not in MODELS[model_name]._parameter_constraints:
-        options.pop("progress")
+    options = _model_options(model_name, model_cls, chosen, params)
     corpus = _read(corpus_path, **read_options)
-    _fit_run(corpus, model_name, topics, out, overwrite, options, corpus_path)
+    _fit_run(model_cls(n_topics=topics, **options), corpus, out, overwrite, corpus_path)
 
 
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--top-n", type=int, default=10, show_default=True)
-@click.option("--language", default=None, help="Language of the topic words, for multilingual models.")
+@click.option("--top-n", type=click.IntRange(min=1), default=10, show_default=True, help="Words per topic.")
+@click.option("--language", default=None, help="Language of the topic words (default: the model's primary one).")
+@quiet_option
 def topics(run, top_n, language):
     """Print the top words of each topic of RUN, one topic a line, space-separated."""
-    model = load_model(run)
-    for words in model.topics(top_n=top_n, language=language):
+    for words in read_topics(run, top_n=top_n, language=language):
         click.echo(" ".join(words))
 
 
@@ -149,58 +275,79 @@ def topics(run, top_n, language):
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("corpus_path", metavar="CORPUS", type=click.Path(exists=True, path_type=Path))
 @click.option("--language", default=None, help="Language of the texts to transform (default: the model's).")
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="Write to a .npy, .csv, .tsv or .jsonl file instead of standard output (TSV).")
-@click.option("--quiet", is_flag=True)
+@click.option("--images", is_flag=True,
+              help="Transform the items' images instead (models with an image view; needs --image-field). "
+                   "Only the items that have an image get a row.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_check_output,
+              help=f"Write to a {', '.join(OUTPUT_FORMATS)} file instead of standard output (TSV).")
+@quiet_option
 @_corpus_options
-def transform(run, corpus_path, language, output, quiet, **read_options):
+def transform(run, corpus_path, language, images, output, **read_options):
     """Print the document-topic distribution of every document of CORPUS under RUN."""
-    _setup_logging(quiet)
+    if images and language:
+        raise click.UsageError("give --language or --images, not both")
+    if images and not read_options["image_field"]:
+        raise click.BadParameter("needs --image-field FIELD, the field holding each item's image path",
+                                 param_hint="--images")
+    from polytopic.models import load_model  # torch
+
+    corpus = _read(corpus_path, **read_options)
     model = load_model(run)
     if hasattr(model, "progress"):
-        model.progress = not quiet
-    corpus = _read(corpus_path, **read_options)
+        model.progress = not _quiet()
+    doc_topic, positions = _doc_topic(model, corpus, language, images)
+    _write_doc_topic([corpus.ids[i] for i in positions], doc_topic, output)
+
+
+def _doc_topic(model, corpus, language: str | None, images: bool) -> tuple[np.ndarray, np.ndarray]:
+    """θ of one view of ``corpus`` (its images, or its texts in ``language``) and the
+    corpus positions of its rows."""
+    if images:
+        return model.transform(corpus, images=True), corpus.image_indices()
     language = language or model.language_
-    doc_topic = model.transform(corpus, language=language)
-    ids = [corpus.ids[i] for i in corpus.indices(language)]
-    _write_doc_topic(ids, doc_topic, output)
+    return model.transform(corpus, language=language), corpus.indices(language)
 
 
-def _write_doc_topic(ids, doc_topic: np.ndarray, output: Path | None) -> None:
-    suffix = output.suffix if output else ".tsv"
-    if suffix == ".npy":
+def _write_doc_topic(ids: list[str], doc_topic: np.ndarray, output: Path | None) -> None:
+    """Write θ to ``output`` in the format its suffix names, or as TSV to standard output."""
+    if output is not None and output.suffix == ".npy":
         np.save(output, doc_topic)
         return
-    if suffix == ".jsonl":
-        lines = (json.dumps({"id": i, "topics": [round(float(p), 6) for p in row]}) for i, row in zip(ids, doc_topic))
-    elif suffix in (".csv", ".tsv"):
-        sep = "," if suffix == ".csv" else "\t"
-        header = sep.join(["id"] + [f"topic_{k}" for k in range(doc_topic.shape[1])])
-        body = (sep.join([str(i)] + [f"{p:.6f}" for p in row]) for i, row in zip(ids, doc_topic))
-        lines = iter([header, *body])
-    else:
-        raise ParameterError(f"unknown output format {suffix!r}: use .npy, .csv, .tsv or .jsonl")
-    text = "\n".join(lines) + "\n"
+    text = _doc_topic_text(ids, doc_topic, output.suffix if output else ".tsv")
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
 
 
+def _doc_topic_text(ids: list[str], doc_topic: np.ndarray, suffix: str) -> str:
+    """One line per document: JSON objects (.jsonl), or a header and CSV/TSV rows."""
+    if suffix == ".jsonl":
+        lines = [json.dumps({"id": i, "topics": [round(float(p), 6) for p in row]}) for i, row in zip(ids, doc_topic)]
+    else:
+        sep = "," if suffix == ".csv" else "\t"
+        header = sep.join(["id"] + [f"topic_{k}" for k in range(doc_topic.shape[1])])
+        lines = [header, *(sep.join([str(i)] + [f"{p:.6f}" for p in row]) for i, row in zip(ids, doc_topic))]
+    return "\n".join(lines) + "\n"
+
+
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
-@click.option("--model", "model_name", type=click.Choice(sorted(MODELS)), default="combined", show_default=True)
-@click.option("--topics", type=int, default=20, show_default=True)
-@click.option("--epochs", type=int, default=None)
-@click.option("--quiet", is_flag=True)
-def demo(out, model_name, topics, epochs, quiet):
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Run directory to write (replaced if it exists).")
+@model_option
+@click.option("--topics", type=click.IntRange(min=1), default=20, show_default=True, help="Number of topics K.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (model default if unset).")
+@quiet_option
+def demo(out, model_name, topics, epochs):
     """Fit a model on the bundled demo corpus (2,000 Debian package descriptions) and
     print its topics."""
-    _setup_logging(quiet)
+    from polytopic.datasets import demo_corpus_path, read_corpus
+
+    model_cls = model_class(model_name)
+    options = _model_options(model_name, model_cls, {"epochs": epochs}, ())
     source = demo_corpus_path()
-    options = {"progress": not quiet} | ({"epochs": epochs} if epochs else {})
-    model = _fit_run(read_corpus(source), model_name, topics, out, True, options, source)
-    for words in model.topics():
+    _fit_run(model_cls(n_topics=topics, **options), read_corpus(source), out, True, source)
+    for words in read_topics(out):
         click.echo(" ".join(words))
 
 
@@ -211,20 +358,19 @@ def demo(out, model_name, topics, epochs, quiet):
 @click.option("--labels", default=None, metavar="FIELD",
               help="Label field of the reference corpus: adds NMI and purity of document clusters.")
 @click.option("--intrusion", is_flag=True, help="Add the word-intrusion proxy (embeddings, not people).")
-@click.option("--quiet", is_flag=True)
-def evaluate(run, reference, labels, intrusion, quiet):
+@quiet_option
+def evaluate(run, reference, labels, intrusion):
     """Score RUN (coherence, diversity, optionally clustering); print a table and write
     metrics.json, with every setting used, into RUN."""
-    from polytopic.evaluation import evaluate_run, format_table, comparison_rows, write_metrics
+    from polytopic.evaluation import comparison_rows, evaluate_run, format_table
 
-    _setup_logging(quiet)
     metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion)
     path = write_metrics(run, metrics)
     click.echo(format_table(["metric", str(run)], comparison_rows([metrics])))
     settings = metrics["settings"]
-    click.echo(f"reference: {settings['reference_corpus']} ({settings['reference_documents']} documents, "
-               f"{settings['language']}); coherence top-{settings['coherence_top_n']}, windows "
-               f"{settings['coherence_windows']}, epsilon {settings['epsilon']}; written to {path}", err=True)
+    logger.info("reference: %s (%s documents, %s); coherence top-%s, windows %s, epsilon %s; written to %s",
+                settings["reference_corpus"], settings["reference_documents"], settings["language"],
+                settings["coherence_top_n"], settings["coherence_windows"], settings["epsilon"], path)
 
 
 @main.command()
@@ -232,14 +378,12 @@ def evaluate(run, reference, labels, intrusion, quiet):
 @click.option("--reference", type=click.Path(exists=True, path_type=Path), default=None,
               help="Reference corpus for runs evaluated now (those without metrics.json).")
 @click.option("--labels", default=None, metavar="FIELD", help="Label field, for runs evaluated now.")
-@click.option("--quiet", is_flag=True)
-def compare(runs, reference, labels, quiet):
+@quiet_option
+def compare(runs, reference, labels):
     """Put the metrics of several RUNS side by side (each run's metrics.json; runs
     without one are evaluated first, sharing reference counts)."""
-    from polytopic.evaluation import (METRICS_FILE, ReferenceCache, comparison_rows, evaluate_run,
-                                      format_table, read_metrics, write_metrics)
+    from polytopic.evaluation import ReferenceCache, comparison_rows, evaluate_run, format_table
 
-    _setup_logging(quiet)
     cache, results = ReferenceCache(), []
     for run in runs:
         if (run / METRICS_FILE).is_file():
@@ -250,8 +394,8 @@ def compare(runs, reference, labels, quiet):
     click.echo(format_table(["metric", *map(str, runs)], comparison_rows(results)))
     references = {r["settings"]["reference_corpus"] for r in results}
     if len(references) > 1:
-        click.echo(f"warning: the runs were scored against different reference corpora {sorted(references)}; "
-                   "their coherence values are not comparable", err=True)
+        logger.warning("the runs were scored against different reference corpora %s; their coherence values "
+                       "are not comparable", sorted(references))
 
 
 if __name__ == "__main__":  # pragma: no cover

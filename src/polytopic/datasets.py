@@ -7,10 +7,11 @@ object's text field may be a string or a ``{language: text}`` mapping (the layou
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -21,30 +22,61 @@ from polytopic.errors import CorpusError
 DEMO_CORPUS = "debian-demo.jsonl.gz"
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The lines of a text file (gzipped if it ends in ``.gz``), numbered from 1.
+
+    Each line is decoded on its own, so that bytes that are not UTF-8 are reported with
+    the line they are on (a decoding buffer would point several lines further). A byte
+    order mark opening the file (spreadsheets write one) is dropped.
+
+    Raises
+    ------
+    CorpusError
+        On a line that is not UTF-8, or a ``.gz`` file that is not (or no longer) gzip.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    number = 0
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                yield number, _decode(raw, path, number)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise CorpusError(f"{path}:{number + 1}: not readable as gzip ({err})") from None
+
+
+def _decode(raw: bytes, path: Path, number: int) -> str:
+    if number == 1:
+        raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(
+            f"{path}:{number}: not UTF-8 text (byte {raw[err.start]:#04x} at column {err.start + 1}); "
+            "convert the file to UTF-8"
+        ) from None
 
 
 def _json_records(path: Path) -> Iterator[tuple[int, dict]]:
-    with _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CorpusError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise CorpusError(f"{path}:{number}: each line must be a JSON object")
-            yield number, record
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise CorpusError(f"{path}:{number}: each line must be a JSON object")
+        yield number, record
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, dict]]:
-    with _open_text(path) as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=2):
-            yield number, row
+    """Rows with the number of the line each ends on (a quoted field may span lines)."""
+    reader = csv.DictReader(line for _, line in _lines(path))
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as err:
+        raise CorpusError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
 
 
 def _build(

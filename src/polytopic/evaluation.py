@@ -4,15 +4,14 @@
 against a reference corpus (the training corpus named in ``run.json`` unless another is
 given) and returns a JSON-able dict that records every setting used: reference corpus,
 language, tokeniser, window sizes, top-N, epsilon and the missing-word policy.
-:func:`write_metrics` stores it as ``metrics.json`` in the run; :func:`comparison_rows`
-turns several such dicts into the rows of one table.
+:func:`~polytopic.runs.write_metrics` stores it as ``metrics.json`` in the run;
+:func:`comparison_rows` turns several such dicts into the rows of one table.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +33,10 @@ from polytopic.metrics import (
 from polytopic.metrics.coherence import EPSILON
 from polytopic.metrics.intrusion import NAME as INTRUSION_NAME
 from polytopic.models import load_model
-from polytopic.persistence import read_json, write_json
+from polytopic.runs import METRICS_FILE, RUN_FILE, read_metrics, read_run, write_metrics  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
-RUN_FILE = "run.json"
 COHERENCE_TOP_N = 10
 DIVERSITY_TOP_N = 25  # ETM / TopClus
 RBO_WEIGHT = 0.9  # OCTIS InvertedRBO default
@@ -102,7 +99,7 @@ def evaluate_run(
     dict, JSON-able (NaN written as None), with a ``settings`` entry.
     """
     run_dir = Path(run_dir)
-    run = read_json(run_dir / RUN_FILE)
+    run = read_run(run_dir)
     model = load_model(run_dir)
     language = model.language_
     tokenizer = model.vocabularies_[language].tokenizer
@@ -175,19 +172,6 @@ def _json_safe(value):
     if isinstance(value, np.generic):
         return _json_safe(value.item())
     return value
-
-
-def write_metrics(run_dir: str | Path, metrics: dict) -> Path:
-    """Write ``metrics.json`` into the run directory, whole or not at all."""
-    path = Path(run_dir) / METRICS_FILE
-    partial = path.with_name(f".{METRICS_FILE}.tmp")
-    write_json(partial, metrics)
-    os.replace(partial, path)
-    return path
-
-
-def read_metrics(run_dir: str | Path) -> dict:
-    return read_json(Path(run_dir) / METRICS_FILE)
 
 
 def comparison_rows(results: list[dict]) -> list[tuple[str, list]]:

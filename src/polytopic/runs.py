@@ -1,0 +1,159 @@
+"""The run directory that ``polytopic fit`` writes: its files, how it is written and read.
+
+A run is a saved model (``config.json``, ``vocabulary.json``, ``model.safetensors``) plus
+
+- ``run.json``: how it was made (corpus, model, options, fit time, languages, versions);
+- ``topic_word.safetensors``: the topic-word matrix of each language the model learned,
+  float32 (n_topics, vocabulary size), so that reading topics needs neither torch nor
+  the model's class;
+- ``topics.txt``: the top words of each topic in the model's primary language, one topic
+  a line, space-separated, and ``topics-<language>.txt`` for each language when the
+  model learned several;
+- ``metrics.json``, written later by ``polytopic evaluate``.
+
+Runs written before ``topic_word.safetensors`` existed are read through the saved model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from polytopic import __version__
+from polytopic.errors import ModelFileError, ParameterError, ViewError
+from polytopic.persistence import read_arrays, read_json, write_arrays, write_json
+
+RUN_FILE = "run.json"
+TOPICS_FILE = "topics.txt"
+TOPIC_WORD_FILE = "topic_word.safetensors"
+METRICS_FILE = "metrics.json"
+VOCABULARY_FILE = "vocabulary.json"  # the saved model's: {language: Vocabulary.to_dict()}
+TOPICS_FILE_TOP_N = 10
+#: Libraries whose versions run.json records, beside polytopic's and Python's.
+RECORDED_LIBRARIES = ("numpy", "scipy", "torch", "safetensors", "sentence-transformers", "tomotopy")
+
+
+def topics_file(language: str | None = None) -> str:
+    """Name of the topics file of ``language`` (None: the primary language's)."""
+    return TOPICS_FILE if language is None else f"topics-{language}.txt"
+
+
+def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seconds: float) -> None:
+    """Write a fitted ``model`` and how it was fitted into the existing ``directory``.
+
+    Parameters
+    ----------
+    directory : Path
+        An empty directory (the temporary one of :func:`~polytopic.persistence.atomic_directory`).
+    model : TopicModel
+        Fitted; read through ``write``, ``topic_word(language)``, ``languages_``,
+        ``language_`` and ``vocabularies_``.
+    corpus : str
+        The training corpus as the user named it (``evaluate``'s default reference).
+    n_documents, fit_seconds
+        Size of the training corpus and the time ``fit`` took.
+    """
+    model.write(directory)
+    languages = tuple(model.languages_)
+    matrices = {lang: np.asarray(model.topic_word(language=lang), dtype=np.float32) for lang in languages}
+    write_arrays(directory / TOPIC_WORD_FILE, matrices)
+    write_json(directory / RUN_FILE, {
+        "corpus": corpus, "model": model.name, "n_topics": model.n_topics, "options": model._saved_params(),
+        "language": model.language_, "languages": list(languages), "n_documents": n_documents,
+        "fit_seconds": round(fit_seconds, 3), "versions": _versions(),
+    })
+    primary = model.language_
+    _write_topics(directory / topics_file(), matrices[primary], model.vocabularies_[primary].words)
+    if len(languages) > 1:
+        for lang in languages:
+            _write_topics(directory / topics_file(lang), matrices[lang], model.vocabularies_[lang].words)
+
+
+def _write_topics(path: Path, matrix: np.ndarray, words) -> None:
+    topics = top_words(matrix, words, TOPICS_FILE_TOP_N)
+    path.write_text("".join(" ".join(t) + "\n" for t in topics), encoding="utf-8")
+
+
+def _versions() -> dict[str, str]:
+    """polytopic's, Python's and the installed :data:`RECORDED_LIBRARIES`' versions."""
+    versions = {"polytopic": __version__, "python": platform.python_version()}
+    for library in RECORDED_LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[library] = metadata.version(library)
+    return versions
+
+
+def top_words(matrix: np.ndarray, words, top_n: int) -> list[list[str]]:
+    """The ``top_n`` heaviest words of each row of ``matrix`` (n_topics, len(words)),
+    heaviest first; ties keep vocabulary order."""
+    top_n = min(top_n, matrix.shape[1])
+    best = np.argsort(-matrix, axis=1, kind="stable")[:, :top_n]
+    return [[words[j] for j in row] for row in best]
+
+
+def read_run(run_dir: str | Path) -> dict:
+    """The contents of a run's ``run.json``."""
+    return read_json(_existing(run_dir) / RUN_FILE)
+
+
+def read_topics(run_dir: str | Path, top_n: int = 10, language: str | None = None) -> list[list[str]]:
+    """The ``top_n`` words of each topic of a run in ``language`` (default: the primary).
+
+    Read from ``topic_word.safetensors`` and ``vocabulary.json``, without torch; a run
+    written before that file existed is read through its saved model.
+
+    Raises
+    ------
+    ViewError
+        If the run has no topic words in ``language``.
+    ModelFileError
+        If the run directory is missing, incomplete or corrupted.
+    """
+    if not isinstance(top_n, int) or top_n < 1:
+        raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
+    run_dir = _existing(run_dir)
+    if not (run_dir / TOPIC_WORD_FILE).is_file():
+        from polytopic.models import load_model  # imports torch: only for runs that predate topic_word
+
+        return load_model(run_dir).topics(top_n=top_n, language=language)
+    matrices = read_arrays(run_dir / TOPIC_WORD_FILE)
+    language = language or _primary_language(run_dir)
+    if language not in matrices:
+        raise ViewError(f"{run_dir} has topic words for {sorted(matrices)}, not {language!r}")
+    words = read_json(run_dir / VOCABULARY_FILE).get(language, {}).get("words")
+    if words is None or len(words) != matrices[language].shape[1]:
+        raise ModelFileError(f"{run_dir}: {VOCABULARY_FILE} does not match {TOPIC_WORD_FILE} for {language!r}")
+    return top_words(matrices[language], words, top_n)
+
+
+def _primary_language(run_dir: Path) -> str:
+    language = read_run(run_dir).get("language")
+    if not isinstance(language, str):
+        raise ModelFileError(f"{run_dir / RUN_FILE} names no language")
+    return language
+
+
+def write_metrics(run_dir: str | Path, metrics: dict) -> Path:
+    """Write ``metrics.json`` into the run directory, whole or not at all."""
+    path = Path(run_dir) / METRICS_FILE
+    partial = path.with_name(f".{METRICS_FILE}.tmp")
+    write_json(partial, metrics)
+    os.replace(partial, path)
+    return path
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    """The contents of a run's ``metrics.json``."""
+    return read_json(Path(run_dir) / METRICS_FILE)
+
+
+def _existing(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ModelFileError(f"{run_dir}: no such run directory")
+    return run_dir
