@@ -23,7 +23,7 @@ from polytopic.errors import (
     ViewError,
 )
 
-__version__ = "0.1.0"
+from polytopic.version import __version__
 
 #: Public name -> the module it is imported from on first use.
 _LAZY = {

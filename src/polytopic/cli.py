@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from polytopic import __version__
+from polytopic.version import __version__
 from polytopic.errors import PolytopicError
 from polytopic.models.registry import MODEL_TABLE, model_class, model_descriptions
 from polytopic.persistence import atomic_directory

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from polytopic import __version__
+from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.persistence import read_arrays, read_json, write_arrays, write_json
 

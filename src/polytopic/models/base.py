@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from polytopic import __version__
+from polytopic.version import __version__
 from polytopic.corpus import Corpus
 from polytopic.encoders import get_encoder
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
