@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from polytopic.cli import main
 from polytopic.errors import ModelFileError
-from polytopic.evaluation import METRICS_FILE, evaluate_run, read_metrics
+from polytopic.evaluation import evaluate_run
+from polytopic.runs import METRICS_FILE, read_metrics
 from polytopic.metrics import coherence, topic_diversity
 
 from conftest import DATA

@@ -33,7 +33,7 @@ from polytopic.metrics import (
 from polytopic.metrics.coherence import EPSILON
 from polytopic.metrics.intrusion import NAME as INTRUSION_NAME
 from polytopic.models import load_model
-from polytopic.runs import METRICS_FILE, RUN_FILE, read_metrics, read_run, write_metrics  # noqa: F401 (re-exported)
+from polytopic.runs import RUN_FILE, read_run
 
 logger = logging.getLogger(__name__)
 

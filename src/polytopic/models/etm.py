@@ -25,7 +25,7 @@ from torch import nn
 from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.models.bow import BagOfWordsBatch
-from polytopic.models.ctm import _VAETopicModel
+from polytopic.models.variational import VAETopicModel
 from polytopic.models.vae import InferenceNetwork, LogisticNormalPrior
 from polytopic.params import Anything, Interval
 from polytopic.preprocessing import Vocabulary
@@ -99,7 +99,7 @@ class ETMNetwork(nn.Module):
         return torch.softmax(self._posterior(bow)[0], dim=1)
 
 
-class ETM(_VAETopicModel):
+class ETM(VAETopicModel):
     """ETM (Dieng et al. 2020): topic embeddings × word embeddings from the offline encoder.
 
     ``encoder``: a Hugging Face model name/path whose input embeddings give ρ (default:
@@ -109,7 +109,7 @@ class ETM(_VAETopicModel):
     name = "etm"
     uses_bow_input = True
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in _VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples", "posterior")},
+        **{k: v for k, v in VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples", "posterior")},
         "weight_decay": Interval(float, 0.0),
         "encoder": Anything(),
     }
