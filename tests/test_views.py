@@ -145,3 +145,26 @@ def test_image_only_items_are_ignored_by_text_models(english_corpus, minilm_embe
     assert model.transform(corpus, embeddings=minilm_embeddings).shape == (400, 3)
     with pytest.raises(ViewError, match="no image view"):
         model.transform(corpus, images=True)
+
+
+def test_images_through_the_default_image_encoder(tmp_path):
+    """The image view reads the items' icons through the offline image-feature encoder;
+    an icon that is missing is an error naming the item and the file."""
+    import shutil
+
+    from polytopic.datasets import read_jsonl
+
+    from conftest import DATA
+
+    apps = read_jsonl(DATA / "apps" / "apps-60.jsonl", text_field="debian", image_field="icon")
+    probe = ViewProbe(languages=["en"]).fit(apps, embeddings={"en": vectors(60, 8, 0)})
+    assert probe.embedding_sizes_["image"] == probe.seen_["image"].vectors.shape[1] > 100
+    np.testing.assert_allclose(np.linalg.norm(probe.seen_["image"].vectors, axis=1), 1, atol=1e-5)
+    assert probe.transform(apps, images=True).shape == (60, 3)
+
+    shutil.copytree(DATA / "apps", tmp_path / "apps")
+    first_icon = tmp_path / "apps" / apps.images[0].split("/apps/", 1)[1]
+    first_icon.unlink()
+    broken = read_jsonl(tmp_path / "apps" / "apps-60.jsonl", text_field="debian", image_field="icon")
+    with pytest.raises(EncoderError, match=f"item '{apps.ids[0]}'.*{first_icon.name}"):
+        ViewProbe(languages=["en"]).fit(broken, embeddings={"en": vectors(60, 8, 0)})

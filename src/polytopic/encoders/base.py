@@ -160,7 +160,7 @@ class Encoder(BaseEncoder):
             found = np.zeros(len(unique), dtype=bool)
         missing = np.flatnonzero(~found)
         if missing.size:
-            logger.info("encoding %d texts with %s (%d from cache)", missing.size, self.name, found.sum())
+            logger.info("encoding %d %ss with %s (%d from cache)", missing.size, self.modality, self.name, found.sum())
             # Each batch goes to the cache as soon as it is done: an interrupted run
             # keeps what it encoded.
             for rows, batch in self._batches([unique[i] for i in missing]):
