@@ -51,6 +51,15 @@ def minilm_embeddings(english_corpus):
     return get_encoder(progress=False).encode(english_corpus.texts())
 
 
+@pytest.fixture(scope="session")
+def use_vectors(aligned_corpus):
+    """Multilingual USE vectors of 200 aligned English and German descriptions."""
+    from polytopic.encoders import MultilingualUSEEncoder
+
+    encoder = MultilingualUSEEncoder(progress=False)
+    sub = aligned_corpus.subset(np.arange(200))
+    return sub, encoder.encode(sub.texts("en")), encoder.encode(sub.texts("de"))
+
 
 @pytest.fixture
 def hash_encoder_cls():

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from polytopic import CombinedTM, Corpus, CorpusError, EncoderError, ProdLDA, ZeroShotTM, load_model
-from polytopic.encoders import MultilingualUSEEncoder
 
 
 def planted_corpus(n_docs=400, n_topics=5, words_per_topic=8, doc_length=30, seed=0):
@@ -61,14 +60,6 @@ def test_combined_tm_cannot_transform_another_language(aligned_corpus, minilm_em
     model.fit(aligned_corpus, embeddings=minilm_embeddings)
     with pytest.raises(CorpusError, match="ZeroShotTM"):
         model.transform(aligned_corpus, language="de")
-
-
-@pytest.fixture(scope="module")
-def use_vectors(aligned_corpus):
-    """Multilingual USE vectors of 200 aligned English and German descriptions."""
-    encoder = MultilingualUSEEncoder(progress=False)
-    sub = aligned_corpus.subset(np.arange(200))
-    return sub, encoder.encode(sub.texts("en")), encoder.encode(sub.texts("de"))
 
 
 def test_zeroshot_transfers_topics_across_languages(use_vectors):

@@ -64,5 +64,5 @@ def test_save_load_keeps_topics(lda, english_corpus, tmp_path):
 def test_too_many_topics_for_the_vocabulary():
     with pytest.raises(ParameterError, match="exceeds the 'en' vocabulary"):
         LDA(n_topics=20, min_df=1, progress=False).fit(planted_corpus(10))
-    with pytest.raises(ParameterError, match="usable documents"):
+    with pytest.raises(ParameterError, match="usable 'en' documents"):
         LDA(n_topics=5, min_df=1, progress=False).fit(["apple banana cherry grape melon kiwi"] * 3)

@@ -84,7 +84,8 @@ class TopicModel(ABC):
 
     - ``multilingual``: learns several languages at once (a ``languages`` parameter);
       otherwise one (a ``language`` parameter).
-    - ``image_view``: also learns from the items' images (an ``image_encoder`` parameter).
+    - ``image_view``: can also learn from the items' images (an ``image_encoder``
+      parameter); :meth:`_learns_images` decides per corpus.
     - ``reads_vectors``: reads sentence vectors of its text views (an ``encoder``
       parameter: a name, an :class:`~polytopic.encoders.Encoder`, or ``{view: either}``).
     - ``transform_reads_bow``: ``transform`` needs the bag of words, hence a language it
@@ -181,7 +182,7 @@ class TopicModel(ABC):
         self._validate_params()
         corpus = as_corpus(corpus, self._first_language())
         languages = self._fit_languages(corpus)
-        names = languages + ((IMAGE,) if self.image_view else ())
+        names = languages + ((IMAGE,) if self._learns_images(corpus) else ())
         given = embeddings_by_view(embeddings, names, languages[0])
         views = {}
         for name in names:
@@ -201,6 +202,10 @@ class TopicModel(ABC):
         self.embedding_sizes_ = {n: int(v.vectors.shape[1]) for n, v in views.items() if v.vectors is not None}
         self.n_dropped_ = int(views[languages[0]].n_dropped)
         return self
+
+    def _learns_images(self, corpus: Corpus) -> bool:
+        """Whether this fit learns an image view (default: whenever the model has one)."""
+        return self.image_view
 
     @staticmethod
     def _primary(views: dict[str, View]) -> View:

@@ -206,12 +206,16 @@ class TopicVAE(nn.Module):
     @torch.no_grad()
     def doc_topic(self, bow: BagOfWordsBatch | None, embedding: torch.Tensor | None,
                   noise: torch.Tensor | None) -> torch.Tensor:
-        """θ per document, shape (batch, K): the mean of softmax(μ + σ ε_s) over the S
-        draws in ``noise`` — (batch, S, K), one set per document, or (S, K) shared by all —
-        or softmax(μ) when ``noise`` is None."""
-        mean, log_variance = self.inference(bow, embedding)
-        if noise is None:
-            return F.softmax(mean, dim=1)
-        std = (0.5 * log_variance).exp()
-        samples = mean.unsqueeze(1) + std.unsqueeze(1) * (noise if noise.dim() == 3 else noise.unsqueeze(0))
-        return F.softmax(samples, dim=2).mean(1)
+        """θ per document, shape (batch, K), by :func:`expected_theta`."""
+        return expected_theta(*self.inference(bow, embedding), noise)
+
+
+def expected_theta(mean: torch.Tensor, log_variance: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+    """θ of each row of a logistic-normal posterior, shape (batch, K): the mean of
+    softmax(μ + σ ε_s) over the S draws in ``noise`` — (batch, S, K), one set per document,
+    or (S, K) shared by all — or softmax(μ) when ``noise`` is None."""
+    if noise is None:
+        return F.softmax(mean, dim=1)
+    std = (0.5 * log_variance).exp()
+    samples = mean.unsqueeze(1) + std.unsqueeze(1) * (noise if noise.dim() == 3 else noise.unsqueeze(0))
+    return F.softmax(samples, dim=2).mean(1)
