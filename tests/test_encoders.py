@@ -118,7 +118,7 @@ def test_fingerprints_are_memoised(tmp_path, monkeypatch):
     model.mkdir()
     (model / "weights.bin").write_bytes(b"0" * 1000)
     first = identity.directory_fingerprint(model, tmp_path)
-    monkeypatch.setattr(identity, "_file_digest", lambda path: pytest.fail("hashed again"))
+    monkeypatch.setattr(identity, "file_digest", lambda path: pytest.fail("hashed again"))
     assert identity.directory_fingerprint(model, tmp_path) == first
     monkeypatch.undo()
     (model / "weights.bin").write_bytes(b"1" * 1000)  # same size, new content and mtime

@@ -24,7 +24,7 @@ _BLOCK = 1 << 20
 _lock = threading.Lock()
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
@@ -70,7 +70,7 @@ def directory_fingerprint(path: str | Path, cache_dir: Path | None = None) -> st
             stat = file.stat()
             key = f"{file}:{stat.st_size}:{stat.st_mtime_ns}"
             if key not in memo:
-                memo[key] = _file_digest(file)
+                memo[key] = file_digest(file)
                 changed = True
             digest.update(str(file.relative_to(root)).encode())
             digest.update(memo[key].encode())
