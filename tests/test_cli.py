@@ -221,3 +221,23 @@ def test_sigterm_during_fit_leaves_no_temporary(corpus_file, tmp_path):
     finally:
         fit.kill()
     assert list(runs.iterdir()) == []
+
+
+def test_multilingual_and_image_run_from_the_command_line(tmp_path):
+    """m3l over English and Italian texts and the icons: topics per language, θ of images."""
+    apps = str(DATA / "apps" / "apps-60.jsonl")
+    out = tmp_path / "apps"
+    runner = CliRunner()
+    fit = runner.invoke(main, ["-q", "fit", apps, "--model", "m3l", "--text-field", "debian", "--languages", "en,it",
+                               "--image-field", "icon", "--topics", "4", "--epochs", "2", "--out", str(out)])
+    assert fit.exit_code == 0, fit.output
+    assert {"topics-en.txt", "topics-it.txt"} <= {p.name for p in out.iterdir()}
+    italian = runner.invoke(main, ["topics", str(out), "--language", "it", "--top-n", "3"])
+    assert italian.exit_code == 0 and len(italian.output.splitlines()) == 4
+    assert italian.output == "".join(" ".join(line.split()[:3]) + "\n"
+                                     for line in (out / "topics-it.txt").read_text().splitlines())
+    theta = tmp_path / "theta.npy"
+    images = runner.invoke(main, ["-q", "transform", str(out), apps, "--text-field", "debian", "--image-field", "icon",
+                                  "--images", "--output", str(theta)])
+    assert images.exit_code == 0, images.output
+    assert np.load(theta).shape == (60, 4)
