@@ -40,9 +40,10 @@ from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.m3l_network import M3LNetwork, ViewBatch
 from polytopic.models.noise import document_keys, document_noise
 from polytopic.models.training import TrainingResult, train
-from polytopic.models.vae import ACTIVATIONS, expected_theta
+from polytopic.models.vae import expected_theta
+from polytopic.models.variational import NETWORK_PARAMETERS
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
+from polytopic.params import Anything, Interval, OneOf, Optional
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 _INFERENCE_BATCH = 1024
@@ -122,23 +123,11 @@ class M3LContrast(TopicModel):
         "languages": Optional(Anything()),
         "encoder": Anything(),
         "image_encoder": Anything(),
-        "hidden_sizes": Sizes(),
-        "activation": OneOf(tuple(ACTIVATIONS)),
-        "dropout": Interval(float, 0.0, 1.0, open_high=True),
-        "learn_priors": OneOf((True, False)),
-        "learning_rate": Interval(float, 0.0, open_low=True),
-        "momentum": Interval(float, 0.0, 1.0, open_high=True),
-        "batch_size": Interval(int, 2),
-        "epochs": Interval(int, 1),
-        "n_samples": Interval(int, 1),
-        "posterior": OneOf(("sampled", "mean")),
+        **NETWORK_PARAMETERS,
         "temperature": Interval(float, 0.0, open_low=True),
         "contrastive_weight": Interval(float, 0.0),
         "similarity": OneOf(("dot", "cosine")),
         "prior_kl": OneOf((True, False)),
-        "seed": Optional(Interval(int, 0)),
-        "device": Optional(Anything()),
-        "progress": OneOf((True, False)),
     }
 
     def __init__(self, n_topics: int = 10, *, languages=None, encoder="use-multilingual", image_encoder=None,

@@ -34,6 +34,24 @@ logger = logging.getLogger(__name__)
 _INFERENCE_BATCH = 1024
 
 
+#: Constraints of every model built on the variational core (the CTM family, ETM, M3L).
+NETWORK_PARAMETERS: dict = {
+    "hidden_sizes": Sizes(),
+    "activation": OneOf(tuple(ACTIVATIONS)),
+    "dropout": Interval(float, 0.0, 1.0, open_high=True),
+    "learn_priors": OneOf((True, False)),
+    "learning_rate": Interval(float, 0.0, open_low=True),
+    "momentum": Interval(float, 0.0, 1.0, open_high=True),
+    "batch_size": Interval(int, 2),
+    "epochs": Interval(int, 1),
+    "n_samples": Interval(int, 1),
+    "posterior": OneOf(("sampled", "mean")),
+    "seed": Optional(Interval(int, 0)),
+    "device": Optional(Anything()),
+    "progress": OneOf((True, False)),
+}
+
+
 class VAETopicModel(TopicModel):
     """Shared fit/transform of the VAE topic models; subclasses choose the inputs."""
 
@@ -42,21 +60,9 @@ class VAETopicModel(TopicModel):
 
     _parameter_constraints: ClassVar[dict] = {
         **CORPUS_PARAMETERS,
-        "hidden_sizes": Sizes(),
-        "activation": OneOf(tuple(ACTIVATIONS)),
-        "dropout": Interval(float, 0.0, 1.0, open_high=True),
-        "learn_priors": OneOf((True, False)),
-        "learning_rate": Interval(float, 0.0, open_low=True),
-        "momentum": Interval(float, 0.0, 1.0, open_high=True),
-        "batch_size": Interval(int, 2),
-        "epochs": Interval(int, 1),
-        "n_samples": Interval(int, 1),
-        "posterior": OneOf(("sampled", "mean")),
+        **NETWORK_PARAMETERS,
         "validation_split": Interval(float, 0.0, 1.0, open_high=True),
         "patience": Interval(int, 1),
-        "seed": Optional(Interval(int, 0)),
-        "device": Optional(Anything()),
-        "progress": OneOf((True, False)),
     }
 
     def __init__(self, n_topics: int = 10, *, language: str | None = None,
