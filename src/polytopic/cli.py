@@ -97,17 +97,24 @@ def _sigterm_exits():
     half-written run directory is removed. The previous handler is restored afterwards.
     Outside the main thread, where Python cannot install handlers, nothing changes."""
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if in_main else None
+    received: list[int] = []
+
+    def exit_on_signal(signum: int, _frame) -> None:
+        received.append(signum)
+        raise SystemExit(128 + signum)  # the status a shell reports for a death by signal
+
+    previous = signal.signal(signal.SIGTERM, exit_on_signal) if in_main else None
     try:
         yield
+    except BaseException:
+        # Python wraps an exception raised in some places (an import's class body) into
+        # another: whatever surfaces, a stop by signal still exits with 128 + its number.
+        if received:
+            raise SystemExit(128 + received[0]) from None
+        raise
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-def _exit_on_signal(signum: int, _frame) -> None:
-    """Exit as a shell reports a death by signal: status 128 + the signal's number."""
-    raise SystemExit(128 + signum)
 
 
 # -- options -------------------------------------------------------------------------------
