@@ -26,13 +26,13 @@ import numpy as np
 
 from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
+from polytopic.models.files import VOCABULARY_FILE
 from polytopic.persistence import read_arrays, read_json, write_arrays, write_json
 
 RUN_FILE = "run.json"
 TOPICS_FILE = "topics.txt"
 TOPIC_WORD_FILE = "topic_word.safetensors"
 METRICS_FILE = "metrics.json"
-VOCABULARY_FILE = "vocabulary.json"  # the saved model's: {language: Vocabulary.to_dict()}
 TOPICS_FILE_TOP_N = 10
 #: Libraries whose versions run.json records, beside polytopic's and Python's.
 RECORDED_LIBRARIES = ("numpy", "scipy", "torch", "safetensors", "sentence-transformers", "tomotopy")

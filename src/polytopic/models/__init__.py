@@ -13,7 +13,7 @@ import importlib
 from polytopic.models.registry import MODEL_TABLE, model_class
 
 #: Public name -> the module it is imported from on first use.
-_LAZY = {"TopicModel": "polytopic.models.base", "load_model": "polytopic.models.base"} | {
+_LAZY = {"TopicModel": "polytopic.models.base", "load_model": "polytopic.models.files"} | {
     cls: module for module, cls, _ in MODEL_TABLE.values()
 }
 

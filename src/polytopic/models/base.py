@@ -30,16 +30,11 @@ from polytopic.encoders import get_encoder
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, Optional, validate
-from polytopic.persistence import atomic_directory, read_arrays, read_json, write_arrays, write_json
-from polytopic.preprocessing import Vocabulary
+from polytopic.models.files import ARRAYS_FILE, CONFIG_FILE, FORMAT, FORMAT_VERSION, VOCABULARY_FILE, load_model
+from polytopic.persistence import atomic_directory, write_arrays, write_json
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "polytopic-model"
-FORMAT_VERSION = 3  # 2: sparse first layer of the VAEs; 3: views (formats 1 and 2 are upgraded on load)
-CONFIG_FILE = "config.json"
-VOCABULARY_FILE = "vocabulary.json"
-ARRAYS_FILE = "model.safetensors"
 
 
 def as_corpus(documents, language: str | None = None) -> Corpus:
@@ -370,51 +365,6 @@ class TopicModel(ABC):
         if not isinstance(model, cls):
             raise ModelFileError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
-
-
-def _upgrade_config(config: dict) -> dict:
-    """Formats 1 and 2 (one language, no views): fill in the view bookkeeping."""
-    if config.get("format_version", 0) >= 3:
-        return config
-    language, state = config["language"], config["state"]
-    size = int(state.get("embedding_size", 0))
-    return config | {"languages": [language], "views": [language],
-                     "embedding_sizes": {language: size} if size else {},
-                     "n_dropped": int(state.get("n_dropped", 0))}
-
-
-def load_model(path: str | Path) -> TopicModel:
-    """Load any saved polytopic model, resolving its class through the registry."""
-    from polytopic.models import MODELS
-
-    path = Path(path)
-    if not path.is_dir():
-        raise ModelFileError(f"{path}: no such model directory")
-    config = read_json(path / CONFIG_FILE)
-    if config.get("format") != FORMAT:
-        raise ModelFileError(f"{path / CONFIG_FILE} is not a polytopic model configuration")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written by a newer polytopic (format {config['format_version']}); upgrade polytopic"
-        )
-    if config.get("model") not in MODELS:
-        raise ModelFileError(f"{path}: unknown model {config.get('model')!r}; known: {sorted(MODELS)}")
-    model_cls = MODELS[config["model"]]
-    try:
-        config = _upgrade_config(config)
-        model = model_cls(**config["params"])
-        model.vocabularies_ = {
-            lang: Vocabulary.from_dict(v) for lang, v in read_json(path / VOCABULARY_FILE).items()
-        }
-        model.language_ = config["language"]
-        model.languages_ = tuple(config["languages"])
-        model.views_ = tuple(config["views"])
-        model.embedding_sizes_ = {k: int(v) for k, v in config["embedding_sizes"].items()}
-        model.n_dropped_ = int(config["n_dropped"])
-        model._restore(config["state"], read_arrays(path / ARRAYS_FILE))
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise ModelFileError(f"{path} is corrupted or incomplete ({type(err).__name__}: {err})") from None
-    return model
 
 
 @contextlib.contextmanager
