@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from polytopic.corpus import Corpus
 from polytopic.encoders import check_embeddings
-from polytopic.errors import ParameterError, ViewError
+from polytopic.errors import EncoderError, ParameterError, ViewError
 from polytopic.preprocessing import Tokenizer, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -154,5 +154,5 @@ def checked_vectors(view: View, given, dimension: int | None) -> np.ndarray:
     """``given`` vectors of a view, checked: one finite row per item that has the view."""
     try:
         return check_embeddings(given, len(view), dimension)
-    except Exception as err:  # name the view: with several, "which array?" is the question
-        raise type(err)(f"{view.name!r} view: {err} (one row per item with that view, in corpus order)") from None
+    except EncoderError as err:  # name the view: with several, "which array?" is the question
+        raise EncoderError(f"{view.name!r} view: {err} (one row per item with that view, in corpus order)") from None
