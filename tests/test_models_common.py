@@ -17,6 +17,11 @@ SMALL = {"topclus": {"epochs": 2, "pretrain_epochs": 1, "encoder_sizes": (64,), 
          "lda": {"iterations": 50}}
 
 
+#: Models that learn from their corpus alone (a distillation student needs a fitted teacher
+#: and a corpus with the teacher's language: tests/test_distillation.py covers it).
+ALONE = sorted(name for name, cls in MODELS.items() if "teacher" not in cls._parameter_constraints)
+
+
 def make(name, **params):
     cls = MODELS[name]
     n_topics = params.pop("n_topics", 5)
@@ -48,7 +53,7 @@ def invalid_values(constraint):
     return []
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope="module", params=ALONE)
 def fitted(request, english_corpus, minilm_embeddings):
     model = make(request.param)
     emb = embeddings_for(model, minilm_embeddings)
@@ -76,7 +81,7 @@ def test_every_constraint_refuses_a_bad_value(name, english_corpus):
                 model.fit(english_corpus)
             checked += 1
     free = [c for c in cls._parameter_constraints.values() if not invalid_values(c)]
-    assert checked >= len(cls._parameter_constraints) - len(free) and len(free) <= 4  # encoders, device, language(s)
+    assert checked >= len(cls._parameter_constraints) - len(free) and len(free) <= 5  # encoders, device, language(s), teacher
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -189,7 +194,7 @@ def test_bad_embeddings_are_encoder_or_view_errors(fitted, english_corpus):
         make(model.name).fit(english_corpus, embeddings={"en": emb, "image": emb})
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", ALONE)
 def test_bad_hyperparameters_are_parameter_errors(name, english_corpus):
     with pytest.raises(ParameterError, match="n_topics"):
         make(name, n_topics=0).fit(english_corpus)
@@ -197,7 +202,7 @@ def test_bad_hyperparameters_are_parameter_errors(name, english_corpus):
         make(name, n_topics=50, vocabulary_size=20).fit(english_corpus)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", ALONE)
 def test_too_few_documents_for_k(name):
     """Three documents, a vocabulary of 12 words: K = 4 fails on the documents, not the words."""
     corpus = Corpus(["apple banana cherry date", "elder fig grape honeydew", "kiwi lemon mango nectarine"])

@@ -190,13 +190,19 @@ class TopicModel(ABC):
             views[name] = view
         with _seeded(self.seed, getattr(self, "device", None)) as (rng, device):
             self._fit(views, rng, device)
+        self._record(views, languages, names)
+        return self
+
+    def _record(self, views: dict[str, View], languages: tuple[str, ...], names: tuple[str, ...]) -> None:
+        """Keep what the fit learned about its views: the languages it has topic words for,
+        the views it transforms, their vocabularies and vector sizes. A model that reads a
+        view only to learn from it (a distillation teacher's language) records less."""
         self.languages_ = languages
         self.language_ = languages[0]
         self.views_ = names
         self.vocabularies_ = {lang: views[lang].vocabulary for lang in languages}
-        self.embedding_sizes_ = {n: int(v.vectors.shape[1]) for n, v in views.items() if v.vectors is not None}
+        self.embedding_sizes_ = {n: int(views[n].vectors.shape[1]) for n in names if views[n].vectors is not None}
         self.n_dropped_ = int(views[languages[0]].n_dropped)
-        return self
 
     def _learns_images(self, corpus: Corpus) -> bool:
         """Whether this fit learns an image view (default: whenever the model has one)."""

@@ -24,6 +24,8 @@ MODEL_TABLE: dict[str, tuple[str, str, str]] = {
     "etm": ("polytopic.models.etm", "ETM", "ETM (Dieng et al. 2020): topic embeddings x word embeddings."),
     "topclus": ("polytopic.models.topclus", "TopClus",
                 "TopClus (Meng et al. 2022): vMF clusters of contextual token embeddings."),
+    "zeroshot-kd": ("polytopic.models.distillation", "ZeroShotKD",
+                    "ZeroshotTM-KD (Pivovarova & Zosa 2021): a student view distilled from a ZeroShotTM teacher."),
     "m3l": ("polytopic.models.m3l", "M3LContrast",
             "M3L-Contrast (Zosa & Pivovarova 2022): aligned topics across languages and images."),
 }

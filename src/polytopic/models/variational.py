@@ -20,7 +20,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from polytopic.errors import ViewError
 from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
 from polytopic.models.noise import document_keys, document_noise
 from polytopic.models.training import BatchSource, TrainingResult, train
@@ -125,7 +124,10 @@ class VAETopicModel(TopicModel):
         return torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(self.momentum, 0.99),
                                 fused=True)
 
-    def _train(self, network: TopicVAE, data: BatchSource, rng: np.random.Generator) -> TrainingResult:
+    def _train(self, network: TopicVAE, data: BatchSource, rng: np.random.Generator,
+               loss=None) -> TrainingResult:
+        """Train ``network`` on ``data`` by ``loss`` (default: its negated ELBO), holding out
+        ``validation_split`` of the rows for early stopping."""
         validation = None
         if self.validation_split > 0:
             order = rng.permutation(len(data))
@@ -133,7 +135,7 @@ class VAETopicModel(TopicModel):
             validation, data = data.subset(order[:n_val]), data.subset(order[n_val:])
         optimizer = self._optimizer(network)
         return train(
-            network, network.loss, data, epochs=self.epochs, batch_size=self.batch_size,
+            network, loss or network.loss, data, epochs=self.epochs, batch_size=self.batch_size,
             optimizer=optimizer, rng=rng, validation=validation, patience=self.patience,
             progress=self.progress, description=f"fitting {type(self).__name__}",
         )
@@ -145,8 +147,6 @@ class VAETopicModel(TopicModel):
         a document's distribution does not depend on the other documents, their order or
         the batch size, and two documents (an item's English and Italian texts) never share
         draws. ``posterior="mean"`` gives softmax(μ) instead, without sampling."""
-        if view.is_image:
-            raise ViewError(f"{type(self).__name__} has no image view")
         data = BatchSource(view.counts if self.uses_bow_input else None, view.vectors)
         keys = document_keys(view.items, self.seed or 0)
         out = np.empty((len(view), self.n_topics), dtype=np.float32)
@@ -179,6 +179,6 @@ class VAETopicModel(TopicModel):
         if "inference.input.adapt.weight" in arrays:  # format 1 always had CombinedTM's adapt map
             self.adapt_embedding = True
         network = self._build_network(len(self.vocabularies_[self.language_]),
-                                      self.embedding_sizes_.get(self.language_, 0))
+                                      self.embedding_sizes_.get(self.views_[0], 0))
         network.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
         self.network_ = network.eval()
