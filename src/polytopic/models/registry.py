@@ -28,6 +28,8 @@ MODEL_TABLE: dict[str, tuple[str, str, str]] = {
                     "ZeroshotTM-KD (Pivovarova & Zosa 2021): a student view distilled from a ZeroShotTM teacher."),
     "m3l": ("polytopic.models.m3l", "M3LContrast",
             "M3L-Contrast (Zosa & Pivovarova 2022): aligned topics across languages and images."),
+    "pltm": ("polytopic.models.pltm", "PLTM",
+             "PLTM (Mimno et al. 2009): Gibbs-sampled LDA whose aligned languages share θ."),
 }
 
 
