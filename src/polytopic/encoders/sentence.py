@@ -57,6 +57,8 @@ class SentenceTransformerEncoder(Encoder):
         super().__init__(**options)
         self.name = model
         self.model_path = resolve_model_path(model)
+        if model in _MINILM_ALIASES:
+            self.languages = frozenset({"en"})
         self.device = device
         self.normalize = normalize
 
@@ -117,6 +119,8 @@ class MultilingualUSEEncoder(Encoder):
 
     name = "use-multilingual"
     dimension = 512
+    #: The 16 languages of the model card (simplified and traditional Chinese both "zh").
+    languages = frozenset("ar de en es fr it ja ko nl pl pt ru th tr zh".split())
 
     @cached_property
     def _model(self):

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from polytopic.encoders.base import Encoder, require
+from polytopic.encoders.base import XLMR_LANGUAGES, Encoder, require
 from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
 from polytopic.encoders.e5 import E5_NAME, converted_model_dir
@@ -242,6 +242,7 @@ class StaticMiniLMEncoder(StaticEncoder):
     """
 
     name = "static-minilm"
+    languages = frozenset({"en"})
     description = f"{PACKAGED_MINILM} (once, ~20 s)"
 
     @property
@@ -265,6 +266,7 @@ class StaticE5Encoder(StaticEncoder):
     """
 
     name = "static-e5"
+    languages = XLMR_LANGUAGES
     description = f"{E5_NAME} (once, 250k tokens: several minutes)"
 
     @property

@@ -27,6 +27,7 @@ import numpy as np
 from polytopic.version import __version__
 from polytopic.corpus import Corpus
 from polytopic.encoders import get_encoder
+from polytopic.encoders.base import covers
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, Optional, validate
@@ -151,7 +152,11 @@ class TopicModel(ABC):
         """The caller's vectors for ``view`` (checked), or its encoder's."""
         if given is None:
             encoder = self._encoder_for(view.name)
-            given = encoder.encode(view.items, item_ids=view.item_ids) if view.is_image else encoder.encode(view.items)
+            if view.is_image:
+                given = encoder.encode(view.items, item_ids=view.item_ids)
+            else:
+                _warn_uncovered(encoder, view.name)
+                given = encoder.encode(view.items)
         return checked_vectors(view, given, dimension)
 
     def _build_view(self, corpus: Corpus, name: str) -> View:
@@ -371,6 +376,15 @@ class TopicModel(ABC):
         if not isinstance(model, cls):
             raise ModelFileError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+def _warn_uncovered(encoder, language: str) -> None:
+    """Warn when ``encoder`` declares the languages it was trained on and ``language`` is
+    not one of them: its vectors of those texts carry little of their meaning."""
+    if not covers(encoder, language):
+        logger.warning("the encoder %s was not trained on %r texts; it covers %s. Choose a multilingual "
+                       "encoder (use-multilingual, multilingual-e5-small) for %r",
+                       encoder.name, language, ", ".join(sorted(encoder.languages)), language)
 
 
 @contextlib.contextmanager
