@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from polytopic.cli import main
-from polytopic.errors import ModelFileError
+from polytopic.errors import CorpusError, ModelFileError
 from polytopic.evaluation import evaluate_run
 from polytopic.runs import METRICS_FILE, read_metrics
 from polytopic.metrics import coherence, topic_diversity
@@ -83,3 +83,16 @@ def test_missing_training_corpus_asks_for_a_reference(run_dir, tmp_path):
     assert evaluate_run(moved, reference=CORPUS)["settings"]["reference_corpus"] == str(CORPUS)
     result = CliRunner().invoke(main, ["evaluate", str(moved), "--quiet"])
     assert result.exit_code == 1 and "--reference" in result.output
+
+
+def test_training_corpus_is_read_as_at_fit_time(run_dir, tmp_path):
+    """run.json's read_options apply to the training corpus (the apps keep their texts
+    under "debian"); an explicit --reference is read with the defaults."""
+    apps = tmp_path / "apps"
+    shutil.copytree(run_dir, apps)
+    (apps / METRICS_FILE).unlink(missing_ok=True)
+    run = {"corpus": str(DATA / "apps-30.jsonl"), "model": "prodlda", "read_options": {"text_field": "debian"}}
+    (apps / "run.json").write_text(json.dumps(run))
+    assert evaluate_run(apps)["settings"]["reference_documents"] == 30
+    with pytest.raises(CorpusError, match="no field 'text'"):
+        evaluate_run(apps, reference=DATA / "apps-30.jsonl")

@@ -62,6 +62,7 @@ def test_a_run_holds_topic_words_per_language(two_language_run):
     assert info["corpus"] == "corpus.jsonl" and info["model"] == "stub" and info["n_topics"] == 2
     assert info["language"] == "it" and info["languages"] == ["it", "en"] and info["fit_seconds"] == 1.235
     assert info["options"] == {"n_topics": 2, "languages": ["it", "en"]} and info["n_documents"] == 7
+    assert "read_options" not in info  # recorded only when given
     assert {"polytopic", "python", "numpy"} <= set(info["versions"])
 
 
@@ -118,3 +119,10 @@ def test_metrics_round_trip_and_leave_no_partial_file(tmp_path):
     path = write_metrics(tmp_path, metrics)
     assert path == tmp_path / "metrics.json" and read_metrics(tmp_path) == metrics
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_reading_options_are_recorded(tmp_path):
+    options = {"text_field": "debian", "id_field": "id", "language": "en", "language_field": None,
+               "image_field": "icon"}
+    write_run(tmp_path, TwoLanguageModel(), corpus="apps.jsonl", n_documents=7, fit_seconds=1.0, read_options=options)
+    assert read_run(tmp_path)["read_options"] == options

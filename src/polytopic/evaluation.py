@@ -49,10 +49,14 @@ class ReferenceCache:
     def __init__(self) -> None:
         self._entries: dict[tuple, tuple[Corpus, ReferenceTexts]] = {}
 
-    def get(self, path: Path, language: str, tokenizer) -> tuple[Corpus, ReferenceTexts]:
-        key = (path.resolve(), language, tokenizer)
+    def get(self, path: Path, language: str, tokenizer,
+            read_options: dict | None = None) -> tuple[Corpus, ReferenceTexts]:
+        """The corpus at ``path`` (read with ``read_options``, keyword arguments of
+        :func:`~polytopic.datasets.read_corpus`) and the counts of its texts in ``language``."""
+        read_options = dict(read_options or {})
+        key = (path.resolve(), language, tokenizer, tuple(sorted(read_options.items())))
         if key not in self._entries:
-            corpus = read_corpus(path)
+            corpus = read_corpus(path, **read_options)
             self._entries[key] = (corpus, ReferenceTexts(corpus.tokens(language, tokenizer=tokenizer)))
         return self._entries[key]
 
@@ -104,11 +108,13 @@ def evaluate_run(
     language = model.language_
     tokenizer = model.vocabularies_[language].tokenizer
     path = _reference_path(run_dir, run, reference)
-    corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer)
+    # the training corpus is read as it was at fit time; another reference with the defaults
+    read_options = run.get("read_options") if reference is None else None
+    corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, read_options)
 
     n_words = len(model.vocabularies_[language])
     topics = model.topics(top_n=max(COHERENCE_TOP_N, DIVERSITY_TOP_N), language=language)
-    scores = {name: coherence(topics, texts, name, top_n=COHERENCE_TOP_N) for name in MEASURES}
+    scores = coherence_scores(topics, texts)
     result = {
         "run": str(run_dir),
         "model": run.get("model"),
@@ -117,18 +123,15 @@ def evaluate_run(
             "reference_corpus": str(path),
             "reference_documents": len(texts),
             "language": language,
-            "tokenizer": {k: v for k, v in tokenizer.to_dict().items() if k != "stopwords"}
-            | {"n_stopwords": len(tokenizer.stopwords)},
+            "tokenizer": tokenizer_settings(tokenizer),
             "coherence_top_n": COHERENCE_TOP_N,
-            "coherence_windows": {name: s.window_size for name, s in scores.items()},
+            "coherence_windows": {name: s["window_size"] for name, s in scores.items()},
             "epsilon": EPSILON,
             "missing_words": "skipped with a warning (listed per measure under skipped_words)",
             "diversity_top_n": DIVERSITY_TOP_N,
             "rbo_weight": RBO_WEIGHT,
         },
-        "coherence": {
-            name: {"mean": s.mean, "per_topic": s.per_topic.tolist()} | s.settings() for name, s in scores.items()
-        },
+        "coherence": scores,
         "diversity": {
             "topic_diversity": topic_diversity(topics, DIVERSITY_TOP_N) if n_words >= DIVERSITY_TOP_N else None,
             "inverted_rbo": inverted_rbo(topics, COHERENCE_TOP_N, RBO_WEIGHT) if len(topics) > 1 else None,
@@ -140,6 +143,19 @@ def evaluate_run(
     if intrusion:
         result["intrusion_proxy"] = _intrusion(model, topics)
     return _json_safe(result)
+
+
+def coherence_scores(topics: list[list[str]], texts: ReferenceTexts) -> dict:
+    """Every measure of :data:`~polytopic.metrics.MEASURES` on the top-:data:`COHERENCE_TOP_N`
+    words of ``topics``: ``{measure: {"mean", "per_topic", settings...}}``."""
+    scores = {name: coherence(topics, texts, name, top_n=COHERENCE_TOP_N) for name in MEASURES}
+    return {name: {"mean": s.mean, "per_topic": s.per_topic.tolist()} | s.settings() for name, s in scores.items()}
+
+
+def tokenizer_settings(tokenizer) -> dict:
+    """A tokeniser's settings for metrics.json, its stopwords counted rather than listed."""
+    settings = {k: v for k, v in tokenizer.to_dict().items() if k != "stopwords"}
+    return settings | {"n_stopwords": len(tokenizer.stopwords)}
 
 
 def _clustering(model, corpus: Corpus, language: str, field: str) -> dict:
@@ -188,7 +204,9 @@ def comparison_rows(results: list[dict]) -> list[tuple[str, list]]:
                 rows.append((f"{label} {shown}", [r.get("clustering", {}).get(key, {}).get(score) for r in results]))
     if any("intrusion_proxy" in r for r in results):
         rows.append((INTRUSION_NAME, [r.get("intrusion_proxy", {}).get("mean") for r in results]))
-    return rows
+    from polytopic.alignment_evaluation import alignment_rows  # it imports this module
+
+    return rows + alignment_rows(results)
 
 
 def format_table(header: list[str], rows: list[tuple[str, list]]) -> str:

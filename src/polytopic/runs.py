@@ -2,14 +2,16 @@
 
 A run is a saved model (``config.json``, ``vocabulary.json``, ``model.safetensors``) plus
 
-- ``run.json``: how it was made (corpus, model, options, fit time, languages, versions);
+- ``run.json``: how it was made (corpus and how it was read, model, options, fit time,
+  languages, versions);
 - ``topic_word.safetensors``: the topic-word matrix of each language the model learned,
   float32 (n_topics, vocabulary size), so that reading topics needs neither torch nor
   the model's class;
 - ``topics.txt``: the top words of each topic in the model's primary language, one topic
   a line, space-separated, and ``topics-<language>.txt`` for each language when the
   model learned several;
-- ``metrics.json``, written later by ``polytopic evaluate``.
+- ``metrics.json``, written later by ``polytopic evaluate``, and with ``--aligned`` the
+  figures ``confusion-<view>-<view>.png``.
 
 Runs written before ``topic_word.safetensors`` existed are read through the saved model.
 """
@@ -43,7 +45,8 @@ def topics_file(language: str | None = None) -> str:
     return TOPICS_FILE if language is None else f"topics-{language}.txt"
 
 
-def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seconds: float) -> None:
+def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seconds: float,
+              read_options: dict | None = None) -> None:
     """Write a fitted ``model`` and how it was fitted into the existing ``directory``.
 
     Parameters
@@ -57,13 +60,19 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
         The training corpus as the user named it (``evaluate``'s default reference).
     n_documents, fit_seconds
         Size of the training corpus and the time ``fit`` took.
+    read_options : dict, optional
+        Keyword arguments of :func:`~polytopic.datasets.read_corpus` the corpus was read
+        with (``text_field``, ``id_field``, ``language``, ``language_field``,
+        ``image_field``), recorded as ``read_options`` so that ``evaluate`` reads the
+        training corpus, and by default other files, alike.
     """
     model.write(directory)
     languages = tuple(model.languages_)
     matrices = {lang: np.asarray(model.topic_word(language=lang), dtype=np.float32) for lang in languages}
     write_arrays(directory / TOPIC_WORD_FILE, matrices)
     write_json(directory / RUN_FILE, {
-        "corpus": corpus, "model": model.name, "n_topics": model.n_topics, "options": model._saved_params(),
+        "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
+        "model": model.name, "n_topics": model.n_topics, "options": model._saved_params(),
         "language": model.language_, "languages": list(languages), "n_documents": n_documents,
         "fit_seconds": round(fit_seconds, 3), "versions": _versions(),
     })

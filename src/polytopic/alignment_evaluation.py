@@ -1,0 +1,343 @@
+"""Cross-lingual and cross-view evaluation: do the views of one item get the same topics?
+
+:func:`evaluate_aligned` transforms every requested view of an aligned corpus (its texts in
+each language, its images) with a fitted model and scores each ordered pair of views over
+the items that have both:
+
+- Match, mean KL(source || target), and their shuffled baselines (Mueller & Dredze 2021, §4);
+- mean JSD and the MRR of retrieving the aligned target by JSD (Zosa & Pivovarova 2022, §4.2),
+  with shuffled baselines too;
+- the K x K matrix of argmax-topic co-occurrence (Mueller & Dredze 2021, Figure 3);
+
+and the coherence of the topic words of each requested language the model has words for,
+against that language's texts of the reference corpus. The result is a JSON-able dict that
+``polytopic evaluate --aligned`` stores under ``"alignment"`` in ``metrics.json``;
+:func:`write_confusion_figures` draws the matrices (matplotlib, the ``report`` extra) and
+:func:`alignment_rows` gives the rows of the comparison table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from polytopic.corpus import Corpus
+from polytopic.errors import CorpusError, MetricError, ParameterError, ViewError
+from polytopic.evaluation import (
+    COHERENCE_TOP_N,
+    ReferenceCache,
+    _json_safe,
+    _reference_path,
+    coherence_scores,
+    tokenizer_settings,
+)
+from polytopic.metrics import MEASURES, ReferenceTexts, alignment, js_divergence, mrr
+from polytopic.metrics.checks import distributions
+from polytopic.models.views import IMAGE
+
+logger = logging.getLogger(__name__)
+
+#: Reading options of the training corpus (run.json "read_options") that also apply to an
+#: aligned file by default; a per-document language field does not (aligned items carry
+#: {language: text} objects).
+INHERITED_READ_OPTIONS = ("text_field", "id_field", "image_field", "language")
+REPORT_EXTRA = 'pip install "polytopic[report]"'
+
+_SETTINGS = {
+    "baseline": "source rows permuted by numpy.random.default_rng(shuffle_seed).permutation, then scored "
+                "against the unpermuted targets (Mueller & Dredze 2021, §4)",
+    "divergence_base": "nats (natural logarithm)",
+    "kl": "KL(source || target), mean over the pairs",
+    "retrieval": "MRR of each source item retrieving its aligned target among all targets of the pair, "
+                 "ranked by JSD, lowest first; a target tied with the aligned one ranks before it "
+                 "(Zosa & Pivovarova 2022, §4.2)",
+    "confusion": "rows: the source view's argmax topic, columns: the target view's (Mueller & Dredze 2021, "
+                 "Figure 3); argmax ties go to the lowest topic",
+    "coherence_top_n": COHERENCE_TOP_N,
+}
+
+
+# -- scores of one pair of views ------------------------------------------------------------
+def confusion_matrix(source, target) -> np.ndarray:
+    """Counts of argmax topics of aligned rows, shape (K, K): entry (i, j) is the number of
+    items whose source distribution peaks at topic i and target distribution at topic j
+    (Mueller & Dredze 2021, Figure 3). Its trace over its sum is Match."""
+    source = distributions(source, "source distributions")
+    target = distributions(target, "target distributions")
+    n_topics = source.shape[1]
+    codes = source.argmax(axis=1) * n_topics + target.argmax(axis=1)
+    return np.bincount(codes, minlength=n_topics * n_topics).reshape(n_topics, n_topics)
+
+
+def pair_scores(source, target, seed: int = 0) -> dict:
+    """Every score of one ordered pair of aligned views, shape (n, K) each.
+
+    Match, mean KL and mean JSD come from :func:`~polytopic.metrics.alignment`; the
+    ``*_random`` baselines score the source rows shuffled by the same permutation
+    (``numpy.random.default_rng(seed).permutation(n)``) against the unshuffled targets.
+    """
+    source = distributions(source, "source distributions")
+    target = distributions(target, "target distributions")
+    shuffled = source[np.random.default_rng(seed).permutation(len(source))]
+    return {
+        "n_pairs": len(source),
+        **alignment(source, target, seed=seed).as_dict(),
+        "jsd_random": float(js_divergence(shuffled, target).mean()),
+        "mrr": mrr(source, target),
+        "mrr_random": mrr(shuffled, target),
+        "confusion": confusion_matrix(source, target).tolist(),
+    }
+
+
+# -- the evaluation ---------------------------------------------------------------------------
+def evaluate_aligned(
+    run,
+    aligned: Corpus | str | Path,
+    languages: Sequence[str] | None = None,
+    *,
+    images: bool = False,
+    reference: Corpus | str | Path | None = None,
+    seed: int = 0,
+    embeddings: Mapping[str, np.ndarray] | None = None,
+    read_options: Mapping[str, object] | None = None,
+    cache: ReferenceCache | None = None,
+) -> dict:
+    """Score how well the views of aligned items agree under a fitted model.
+
+    Parameters
+    ----------
+    run : path or TopicModel
+        A run directory written by ``polytopic fit``, or a fitted model.
+    aligned : Corpus or path
+        Aligned items, e.g. ``{"id": ..., "text": {"en": ..., "it": ...}}`` lines. A path
+        is read with ``read_options`` over those recorded in the run's ``run.json``
+        (:data:`INHERITED_READ_OPTIONS`) over :func:`~polytopic.datasets.read_corpus`'s defaults.
+    languages : sequence of str, optional
+        Text views to compare (default: the model's languages).
+    images : bool
+        Add the items' images as a view (named ``"image"``).
+    reference : Corpus or path, optional
+        Reference corpus of coherence (default: a run's training corpus; a model object
+        without one gets no coherence).
+    seed : int
+        Seed of the shuffled baselines.
+    embeddings : mapping view -> ndarray, optional
+        Precomputed vectors per view, one row per item having the view, in corpus order.
+    read_options : mapping, optional
+        Keyword arguments of :func:`~polytopic.datasets.read_corpus` for ``aligned``.
+    cache : ReferenceCache, optional
+        Shares reference corpora and their counts with other evaluations.
+
+    Returns
+    -------
+    dict, JSON-able (NaN and infinities as None): ``n_items`` per view, ``pairs`` keyed
+    ``"source->target"``, ``coherence`` per language, ``coherence_skipped`` (language: why)
+    and ``settings``.
+
+    Raises
+    ------
+    CorpusError
+        The aligned corpus lacks a view, or no item has both views of a pair.
+    ViewError
+        The model cannot transform a view (its own error), or has fewer than two
+        languages to compare by default.
+    ParameterError
+        Fewer than two views, or a view named twice.
+    """
+    model, run_info, run_dir = _model_and_run(run)
+    views = _views(model, languages, images)
+    corpus, name, options = _aligned_corpus(aligned, run_info, read_options)
+    positions = {view: _positions(corpus, view, name) for view in views}
+    ordered = [pair for a, b in itertools.combinations(views, 2) for pair in ((a, b), (b, a))]
+    common = {(a, b): np.intersect1d(positions[a], positions[b]) for a, b in ordered}
+    for (a, b), items in common.items():
+        if items.size == 0:
+            raise CorpusError(f"no item of {name} has both the {a!r} and the {b!r} view")
+    check = getattr(model, "_transform_view", None)
+    if check is not None:  # before any encoding: the model's own ViewError for a view it cannot read
+        for view in views:
+            check(None if view == IMAGE else view, view == IMAGE)
+    theta = {view: _transform(model, corpus, view, positions[view], embeddings) for view in views}
+    pairs = {f"{a}->{b}": {"source": a, "target": b} | pair_scores(_rows(theta[a], positions[a], items),
+                                                                   _rows(theta[b], positions[b], items), seed)
+             for (a, b), items in common.items()}
+    coherence, skipped, coherence_settings = _coherence(model, [v for v in views if v != IMAGE], run_info, run_dir,
+                                                        reference, cache)
+    settings = {"aligned_corpus": name, "read_options": options, "aligned_items": len(corpus), "views": list(views),
+                "shuffle_seed": seed} | _SETTINGS | coherence_settings
+    return _json_safe({"n_items": {view: int(positions[view].size) for view in views}, "pairs": pairs,
+                       "coherence": coherence, "coherence_skipped": skipped, "settings": settings})
+
+
+def _model_and_run(run):
+    """(model, run.json contents, run directory) of a run directory or a fitted model."""
+    if isinstance(run, (str, Path)):
+        from polytopic.models import load_model  # torch
+        from polytopic.runs import read_run
+
+        return load_model(run), read_run(run), Path(run)
+    return run, {}, None
+
+
+def _views(model, languages: Sequence[str] | None, images: bool) -> tuple[str, ...]:
+    if languages is None:
+        languages = tuple(getattr(model, "languages_", ()))
+        if len(languages) + images < 2:
+            raise ViewError(f"{type(model).__name__} learned only {list(languages)}: name the languages to compare "
+                            "(languages=['en', 'it'], or --languages en,it on the command line)")
+    if isinstance(languages, str):
+        raise ParameterError(f"languages must be a list of language codes, not the string {languages!r}")
+    views = (*languages, *((IMAGE,) if images else ()))
+    if len(set(views)) != len(views):
+        raise ParameterError(f"each view may be named once; got {list(views)}")
+    if len(views) < 2:
+        raise ParameterError(f"alignment compares at least two views (languages, images); got {list(views)}")
+    return views
+
+
+def _aligned_corpus(aligned, run_info: dict, read_options) -> tuple[Corpus, str, dict | None]:
+    """The aligned corpus, its name, and the reading options it was read with."""
+    if isinstance(aligned, Corpus):
+        return aligned, repr(aligned), None
+    from polytopic.datasets import read_corpus
+
+    recorded = run_info.get("read_options") or {}
+    options = {k: recorded[k] for k in INHERITED_READ_OPTIONS if k in recorded} | dict(read_options or {})
+    return read_corpus(aligned, **options), str(aligned), options
+
+
+def _positions(corpus: Corpus, view: str, name: str) -> np.ndarray:
+    """Corpus positions of the items that have ``view``, or a CorpusError naming what there is."""
+    if view == IMAGE:
+        positions = corpus.image_indices()
+        if positions.size == 0:
+            raise CorpusError(f"{name} has no images: read it with its image field (image_field=..., "
+                              "--image-field FIELD)")
+        return positions
+    if view not in corpus.languages:
+        raise CorpusError(f"{name} has no texts in {view!r}; it has {list(corpus.languages)}")
+    return corpus.indices(view)
+
+
+def _transform(model, corpus: Corpus, view: str, positions: np.ndarray, embeddings) -> np.ndarray:
+    options = {"embeddings": embeddings[view]} if embeddings and view in embeddings else {}
+    if view == IMAGE:
+        theta = model.transform(corpus, images=True, **options)
+    else:
+        theta = model.transform(corpus, language=view, **options)
+    theta = distributions(theta, f"the {view!r} distributions")
+    if len(theta) != len(positions):
+        raise MetricError(f"{type(model).__name__} gave {len(theta)} rows for the {len(positions)} items "
+                        f"having the {view!r} view")
+    return theta
+
+
+def _rows(theta: np.ndarray, positions: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The rows of ``theta`` (one per position, positions ascending) of ``items``."""
+    return theta[np.searchsorted(positions, items)]
+
+
+def _coherence(model, languages: list[str], run_info: dict, run_dir, reference, cache) -> tuple[dict, dict, dict]:
+    """Coherence of the topic words of each of ``languages`` the model has words for."""
+    vocabularies = getattr(model, "vocabularies_", {})
+    skipped = {lang: "the model has no topic words in this language (zero-shot transfer)"
+               for lang in languages if lang not in vocabularies}
+    scored = [lang for lang in languages if lang in vocabularies]
+    settings: dict = {}
+    if run_dir is None and reference is None:
+        skipped |= {lang: "no reference corpus given" for lang in scored}
+        scored = []
+    elif scored:
+        settings["measures"] = list(MEASURES)
+    coherence, documents, tokenizers = {}, {}, {}
+    for lang in scored:
+        tokenizer = vocabularies[lang].tokenizer
+        try:
+            name, texts = _reference_texts(reference, lang, tokenizer, run_info, run_dir, cache)
+        except CorpusError as err:  # the reference lacks a language the model has words for
+            logger.warning("no coherence in %r: %s", lang, err)
+            skipped[lang] = f"the reference corpus has no texts in this language ({err})"
+            continue
+        settings["reference_corpus"] = name
+        documents[lang] = len(texts)
+        tokenizers[lang] = tokenizer_settings(tokenizer)
+        coherence[lang] = coherence_scores(model.topics(top_n=COHERENCE_TOP_N, language=lang), texts)
+    if documents:
+        settings |= {"reference_documents": documents, "tokenizers": tokenizers}
+    return coherence, skipped, settings
+
+
+def _reference_texts(reference, language: str, tokenizer, run_info: dict, run_dir, cache) -> tuple[str, ReferenceTexts]:
+    if isinstance(reference, Corpus):
+        return repr(reference), ReferenceTexts(reference.tokens(language, tokenizer=tokenizer))
+    path = _reference_path(run_dir, run_info, reference)
+    options = run_info.get("read_options") if reference is None else None
+    _corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, options)
+    return str(path), texts
+
+
+# -- figures and table rows -------------------------------------------------------------------
+def write_confusion_figures(directory: str | Path, result: Mapping) -> list[Path]:
+    """Draw the argmax-topic confusion matrix of each unordered pair of views (the first
+    view's topics as rows) as ``confusion-<a>-<b>.png`` in ``directory``, each file whole
+    or not at all. Without matplotlib (``pip install "polytopic[report]"``) nothing is
+    drawn and one INFO line says so.
+
+    Returns
+    -------
+    list of Path, the figures written.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # the report extra
+        from matplotlib.figure import Figure
+    except ImportError:
+        logger.info("the confusion-matrix figures need matplotlib: %s", REPORT_EXTRA)
+        return []
+    written = []
+    for a, b in itertools.combinations(result["settings"]["views"], 2):
+        pair = result["pairs"][f"{a}->{b}"]
+        counts = np.asarray(pair["confusion"])
+        figure = Figure(figsize=(5.5, 4.5), layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        image = axes.imshow(counts, cmap="viridis", interpolation="nearest")
+        figure.colorbar(image, ax=axes, label="items")
+        axes.set_xlabel(f"argmax topic of the {b!r} view")
+        axes.set_ylabel(f"argmax topic of the {a!r} view")
+        match = pair["match"]
+        axes.set_title(f"{pair['n_pairs']} aligned items, Match {match:.3f}" if match is not None
+                       else f"{pair['n_pairs']} aligned items")
+        path = Path(directory) / f"confusion-{a}-{b}.png"
+        partial = path.with_name(f".{path.name}.tmp")
+        figure.savefig(partial, format="png", dpi=100)
+        os.replace(partial, path)
+        written.append(path)
+    return written
+
+
+_PAIR_ROWS = (("n_pairs", "pairs"), ("match", "match"), ("match_random", "match (shuffled)"), ("kl", "KL"),
+              ("kl_random", "KL (shuffled)"), ("jsd", "JSD"), ("jsd_random", "JSD (shuffled)"), ("mrr", "MRR"),
+              ("mrr_random", "MRR (shuffled)"))
+
+
+def alignment_rows(results: list[dict]) -> list[tuple[str, list]]:
+    """Table rows of the ``"alignment"`` entries of ``results`` (none if no result has one):
+    each ordered pair's scores, then each language's coherence."""
+    entries = [r.get("alignment") or {} for r in results]
+    pairs = list(dict.fromkeys(key for e in entries for key in e.get("pairs", {})))
+    rows = []
+    for key in pairs:
+        arrow = key.replace("->", "→")
+        for score, shown in _PAIR_ROWS:
+            rows.append((f"{arrow} {shown}", [e.get("pairs", {}).get(key, {}).get(score) for e in entries]))
+    languages = list(dict.fromkeys(lang for e in entries for lang in e.get("coherence", {})))
+    for lang in languages:
+        for name in MEASURES:
+            rows.append((f"coherence {name} [{lang}]",
+                         [e.get("coherence", {}).get(lang, {}).get(name, {}).get("mean") for e in entries]))
+    return rows
