@@ -39,6 +39,8 @@ def test_fit_writes_a_complete_run(run_dir, corpus_file):
     assert run["model"] == "prodlda" and run["n_topics"] == 6 and run["options"]["epochs"] == 3
     assert run["corpus"] == str(corpus_file) and run["n_documents"] == 400 and run["fit_seconds"] > 0
     assert run["language"] == "en" and run["languages"] == ["en"]
+    assert run["read_options"] == {"text_field": "text", "id_field": "id", "language": "en", "language_field": None,
+                                   "image_field": None}
     assert {"polytopic", "python", "numpy", "torch"} <= set(run["versions"])
 
 
@@ -223,14 +225,24 @@ def test_sigterm_during_fit_leaves_no_temporary(corpus_file, tmp_path):
     assert list(runs.iterdir()) == []
 
 
-def test_multilingual_and_image_run_from_the_command_line(tmp_path):
-    """m3l over English and Italian texts and the icons: topics per language, θ of images."""
-    apps = str(DATA / "apps" / "apps-60.jsonl")
-    out = tmp_path / "apps"
-    runner = CliRunner()
-    fit = runner.invoke(main, ["-q", "fit", apps, "--model", "m3l", "--text-field", "debian", "--languages", "en,it",
-                               "--image-field", "icon", "--topics", "4", "--epochs", "2", "--out", str(out)])
+APPS = DATA / "apps" / "apps-60.jsonl"
+
+
+@pytest.fixture(scope="module")
+def apps_run(tmp_path_factory):
+    """m3l over the apps' English and Italian texts and their icons."""
+    out = tmp_path_factory.mktemp("apps") / "apps"
+    fit = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--text-field", "debian",
+                                    "--languages", "en,it", "--image-field", "icon", "--topics", "4", "--epochs", "2",
+                                    "--out", str(out)])
     assert fit.exit_code == 0, fit.output
+    return out
+
+
+def test_multilingual_and_image_run_from_the_command_line(apps_run, tmp_path):
+    """Topics per language, θ of images."""
+    apps, out = str(APPS), apps_run
+    runner = CliRunner()
     assert {"topics-en.txt", "topics-it.txt"} <= {p.name for p in out.iterdir()}
     italian = runner.invoke(main, ["topics", str(out), "--language", "it", "--top-n", "3"])
     assert italian.exit_code == 0 and len(italian.output.splitlines()) == 4
@@ -241,3 +253,115 @@ def test_multilingual_and_image_run_from_the_command_line(tmp_path):
                                   "--images", "--output", str(theta)])
     assert images.exit_code == 0, images.output
     assert np.load(theta).shape == (60, 4)
+
+
+def test_evaluate_aligned_reads_the_file_as_at_fit_time(apps_run):
+    """No reading option given: the run's (--text-field debian, --image-field icon) apply
+    to the aligned file and to the training corpus; the languages are the run's."""
+    run = json.loads((apps_run / "run.json").read_text())
+    assert run["read_options"] == {"text_field": "debian", "id_field": "id", "language": "en",
+                                   "language_field": None, "image_field": "icon"}
+    result = CliRunner().invoke(main, ["evaluate", str(apps_run), "--aligned", str(APPS), "--images", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    for row in ("en→it match", "en→it match (shuffled)", "it→image MRR", "image→en KL (shuffled)",
+                "coherence c_npmi [it]", "coherence c_npmi"):
+        assert any(line.startswith(row + " ") for line in result.stdout.splitlines()), row
+    metrics = json.loads((apps_run / "metrics.json").read_text())
+    assert metrics["settings"]["reference_documents"] == 60 and "coherence" in metrics
+    aligned = metrics["alignment"]
+    assert aligned["settings"]["views"] == ["en", "it", "image"] and aligned["settings"]["shuffle_seed"] == 3
+    assert aligned["n_items"] == {"en": 60, "it": 59, "image": 60}  # one app has no Italian text
+    assert {key: pair["n_pairs"] for key, pair in aligned["pairs"].items()} == {
+        "en->it": 59, "it->en": 59, "en->image": 60, "image->en": 60, "it->image": 59, "image->it": 59}
+    assert set(aligned["coherence"]) == {"en", "it"} and aligned["settings"]["reference_documents"]["it"] == 59
+    figures = ["confusion-en-it.png", "confusion-en-image.png", "confusion-it-image.png"]
+    assert aligned["figures"] == figures and all((apps_run / name).is_file() for name in figures)
+    assert "INFO polytopic.cli: alignment over" in result.stderr
+    compared = CliRunner().invoke(main, ["compare", str(apps_run), "-q"])
+    assert compared.exit_code == 0 and "en→image match (shuffled)" in compared.output
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["--languages", "en,it"], 1, "has topics for ['en'], not 'it'"),  # the model's ViewError
+    (["--languages", "en,xx"], 1, "has no texts in 'xx'; it has ['en', 'de', 'fr', 'it']"),
+    (["--languages", "en"], 1, "at least two views"),
+    ([], 2, "--languages"),
+    (["--languages", "en,it", "--images"], 2, "--image-field"),
+])
+def test_evaluate_aligned_refusals(args, status, message, run_dir, corpus_file):
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--aligned", str(corpus_file), "-q", *args])
+    assert result.exit_code == status and message in result.stderr, result.output
+    assert not (run_dir / "metrics.json").exists() and not list(run_dir.glob("confusion-*"))
+
+
+def test_aligned_options_need_aligned(run_dir):
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--languages", "en,it", "--text-field", "t"])
+    assert result.exit_code == 2 and "--languages, --text-field only go with --aligned" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def apps_teacher(tmp_path_factory):
+    """A ZeroShotTM of the apps' English texts (multilingual USE, cached by apps_run's fit)."""
+    out = tmp_path_factory.mktemp("teacher") / "zs"
+    fit = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "zeroshot", "--text-field", "debian",
+                                    "--language", "en", "--encoder", "use-multilingual", "--topics", "4",
+                                    "--epochs", "2", "--param", "min_df=1", "--out", str(out)])
+    assert fit.exit_code == 0, fit.output
+    return out
+
+
+def test_distillation_students_from_the_command_line(apps_run, apps_teacher, tmp_path):
+    """`--teacher RUN --language it` and `--teacher RUN --images`: K from the teacher."""
+    common = ["-q", "fit", str(APPS), "--model", "zeroshot-kd", "--teacher", str(apps_teacher),
+              "--text-field", "debian", "--epochs", "2", "--param", "min_df=1"]
+    italian = CliRunner().invoke(main, [*common, "--language", "it", "--out", str(tmp_path / "it")])
+    assert italian.exit_code == 0, italian.output
+    run = json.loads((tmp_path / "it" / "run.json").read_text())
+    assert (run["model"], run["n_topics"], run["languages"]) == ("zeroshot-kd", 4, ["it"])
+    assert run["options"]["teacher"] == str(apps_teacher)
+    icons = CliRunner().invoke(main, [*common, "--images", "--image-field", "icon", "--out", str(tmp_path / "img")])
+    assert icons.exit_code == 0, icons.output
+    theta = tmp_path / "theta.npy"
+    done = CliRunner().invoke(main, ["-q", "transform", str(tmp_path / "img"), str(APPS), "--text-field", "debian",
+                                     "--image-field", "icon", "--images", "--output", str(theta)])
+    assert done.exit_code == 0 and np.load(theta).shape == (60, 4)
+
+
+@pytest.mark.parametrize("extra, status, message", [
+    (["--topics", "7"], 1, "the teacher has 4 topics"),
+    (["--images"], 2, "needs --image-field"),
+    (["--language", "en"], 1, "other than the teacher's 'en'"),
+])
+def test_distillation_refusals(extra, status, message, apps_teacher, tmp_path):
+    result = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "zeroshot-kd", "--teacher",
+                                       str(apps_teacher), "--text-field", "debian", "--epochs", "1",
+                                       "--out", str(tmp_path / "kd"), *extra])
+    assert result.exit_code == status and message in result.stderr, result.output
+    assert not (tmp_path / "kd").exists()
+
+
+def test_teacher_of_another_model_is_refused(run_dir, corpus_file, tmp_path):
+    """A teacher run that is not a ZeroShotTM (prodlda), and --teacher for a model without one."""
+    result = CliRunner().invoke(main, ["-q", "fit", str(corpus_file), "--model", "zeroshot-kd", "--teacher",
+                                       str(run_dir), "--out", str(tmp_path / "kd")])
+    assert result.exit_code == 1 and "must be a ZeroShotTM ('zeroshot'), not a 'prodlda'" in result.stderr
+    result = CliRunner().invoke(main, ["-q", "fit", str(corpus_file), "--model", "lda", "--teacher", str(run_dir),
+                                       "--out", str(tmp_path / "lda")])
+    assert result.exit_code == 2 and "has no option(s) ['teacher']" in result.stderr
+
+
+def test_pltm_and_per_language_encoders_from_the_command_line(apps_run, tmp_path):
+    pltm = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "pltm", "--text-field", "debian",
+                                     "--languages", "en,it", "--topics", "4", "--param", "iterations=20",
+                                     "--param", "min_df=1", "--out", str(tmp_path / "pltm")])
+    assert pltm.exit_code == 0, pltm.output
+    assert {"topics-en.txt", "topics-it.txt"} <= {p.name for p in (tmp_path / "pltm").iterdir()}
+    unaligned = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--text-field", "debian",
+                                          "--languages", "en,it", "--encoder", "en=use-multilingual,it=use-multilingual",
+                                          "--topics", "4", "--epochs", "1", "--out", str(tmp_path / "m3l")])
+    assert unaligned.exit_code == 0, unaligned.output
+    options = json.loads((tmp_path / "m3l" / "run.json").read_text())["options"]
+    assert options["encoder"] == {"en": "use-multilingual", "it": "use-multilingual"}
+    bad = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--encoder", "en=,it=x",
+                                    "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "LANGUAGE=NAME pairs" in bad.stderr

@@ -31,6 +31,7 @@ from polytopic.runs import METRICS_FILE, read_metrics, read_topics, write_metric
 logger = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = (".npy", ".csv", ".tsv", ".jsonl")
+DEFAULT_TOPICS = 50
 _QUIET = "polytopic.quiet"
 
 
@@ -118,30 +119,54 @@ def _sigterm_exits():
 
 
 # -- options -------------------------------------------------------------------------------
-def _corpus_options(command):
-    """Options that say how to read a corpus file, shared by fit and transform."""
-    options = [
-        click.option("--text-field", default="text", show_default=True,
-                     help="JSON/CSV field holding the text (a string or a {language: text} object)."),
-        click.option("--id-field", default="id", show_default=True, help="Field holding the document id."),
-        click.option("--language-field", default=None, metavar="FIELD",
-                     help="Field holding each document's language."),
-        click.option("--corpus-language", default="en", show_default=True,
-                     help="Language of plain-string texts without a language field."),
-        click.option("--image-field", default=None, metavar="FIELD",
-                     help="Field holding each item's image path (relative to the corpus file)."),
-    ]
-    return functools.reduce(lambda cmd, opt: opt(cmd), reversed(options), command)
+#: How a corpus file is read when no option says otherwise: option name -> default.
+READ_DEFAULTS = {"text_field": "text", "id_field": "id", "language_field": None, "corpus_language": "en",
+                 "image_field": None}
+_READ_OPTIONS = {  # option name -> (flag, metavar, help)
+    "text_field": ("--text-field", None, "JSON/CSV field holding the text (a string or a {language: text} object)."),
+    "id_field": ("--id-field", None, "Field holding the document id."),
+    "language_field": ("--language-field", "FIELD", "Field holding each document's language."),
+    "corpus_language": ("--corpus-language", None, "Language of plain-string texts without a language field."),
+    "image_field": ("--image-field", "FIELD", "Field holding each item's image path (relative to the corpus file)."),
+}
 
 
-def _read(path: Path, text_field, id_field, language_field, corpus_language, image_field):
+def _read_options(*names: str, from_run: bool = False):
+    """A decorator adding the options ``names`` (keys of :data:`READ_DEFAULTS`) that say
+    how to read a corpus file. With ``from_run`` they default to unset (None): the command
+    reads the file as the run's training corpus was read (``run.json``), else as by default."""
+    def decorate(command):
+        options = []
+        for name in names:
+            flag, metavar, help_text = _READ_OPTIONS[name]
+            default = READ_DEFAULTS[name]
+            if from_run:
+                help_text = f"With --aligned: {help_text[0].lower()}{help_text[1:]} Default: as for the run's " \
+                            f"training corpus, else {default or 'none'}."
+                options.append(click.option(flag, name, default=None, metavar=metavar, help=help_text))
+            else:
+                options.append(click.option(flag, name, default=default, metavar=metavar,
+                                            show_default=default is not None, help=help_text))
+        return functools.reduce(lambda cmd, opt: opt(cmd), reversed(options), command)
+    return decorate
+
+
+#: Options that say how to read a corpus file, shared by fit and transform.
+_corpus_options = _read_options(*READ_DEFAULTS)
+
+
+def _read_kwargs(text_field, id_field, language_field, corpus_language, image_field) -> dict:
+    """The reading options as keyword arguments of :func:`~polytopic.datasets.read_corpus`
+    (what run.json records as ``read_options``)."""
+    return {"text_field": text_field, "id_field": id_field, "language": corpus_language,
+            "language_field": language_field, "image_field": image_field}
+
+
+def _read(path: Path, **read_options):
     """The corpus at ``path`` (a folder of .txt files takes only its language)."""
     from polytopic.datasets import read_corpus  # scipy: imported by the commands that read corpora
 
-    if path.is_dir():
-        return read_corpus(path, language=corpus_language)
-    return read_corpus(path, text_field=text_field, id_field=id_field, language_field=language_field,
-                       language=corpus_language, image_field=image_field)
+    return read_corpus(path, **_read_kwargs(**read_options))
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict:
@@ -166,6 +191,16 @@ def _split_languages(_ctx, _param, value: str | None) -> list[str] | None:
     if not languages:
         raise click.BadParameter("give language codes separated by commas, such as en,it")
     return languages
+
+
+def _split_encoders(_ctx, _param, value: str | None):
+    """``--encoder NAME`` as is; ``--encoder en=NAME,it=NAME`` as ``{"en": NAME, "it": NAME}``."""
+    if value is None or "=" not in value:
+        return value
+    pairs = [part.partition("=") for part in value.split(",")]
+    if any(not sep or not key.strip() or not name.strip() for key, sep, name in pairs):
+        raise click.BadParameter(f"{value!r}: give NAME, or LANGUAGE=NAME pairs separated by commas")
+    return {key.strip(): name.strip() for key, _, name in pairs}
 
 
 def _check_output(_ctx, _param, output: Path | None) -> Path | None:
@@ -226,14 +261,16 @@ def main():
     """Topic models on pretrained embeddings: fit, inspect, transform, evaluate."""
 
 
-def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path) -> None:
-    """Fit ``model`` on ``corpus`` into the run directory ``out``, which appears only if
-    the fit succeeds (see :mod:`polytopic.runs` for what it holds)."""
+def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path, read_options: dict) -> None:
+    """Fit ``model`` on ``corpus`` (read from ``source`` with ``read_options``, the CLI's
+    names) into the run directory ``out``, which appears only if the fit succeeds (see
+    :mod:`polytopic.runs` for what it holds)."""
     with atomic_directory(out, overwrite=overwrite) as tmp:
         started = time.perf_counter()
         model.fit(corpus)
         seconds = time.perf_counter() - started
-        write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds)
+        write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
+                  read_options=_read_kwargs(**read_options))
     logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
                 model.name, model.n_topics, len(corpus), seconds, out)
 
@@ -241,12 +278,21 @@ def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path) -> None:
 @main.command(epilog=_model_help())
 @click.argument("corpus_path", metavar="CORPUS", type=click.Path(exists=True, path_type=Path))
 @model_option
-@click.option("--topics", type=click.IntRange(min=1), default=50, show_default=True, help="Number of topics K.")
+@click.option("--topics", type=click.IntRange(min=1), default=None,
+              help=f"Number of topics K (default {DEFAULT_TOPICS}; a distillation student: its teacher's).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory to create.")
-@click.option("--language", default=None, help="Language to model (default: the corpus's most covered).")
+@click.option("--language", default=None,
+              help="Language to model (default: the corpus's most covered; zeroshot-kd: the student's language).")
 @click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
               help="Languages a multilingual model learns, comma-separated (default: all of the corpus's).")
-@click.option("--encoder", default=None, help="Encoder name or path (default: packaged all-MiniLM-L6-v2).")
+@click.option("--encoder", default=None, callback=_split_encoders, metavar="NAME|L1=NAME,L2=NAME",
+              help="Encoder name or path (default: packaged all-MiniLM-L6-v2), or one per language "
+                   "(en=all-MiniLM-L6-v2,it=PATH: unaligned encoders).")
+@click.option("--image-encoder", default=None, help="Image encoder name or CLIP/SigLIP folder (models with images).")
+@click.option("--teacher", type=click.Path(exists=True, file_okay=False), default=None, metavar="RUN",
+              help="zeroshot-kd: the run of the ZeroShotTM teacher.")
+@click.option("--images", is_flag=True, default=None,
+              help="zeroshot-kd: distil into an image student (needs --image-field).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (model default if unset).")
 @click.option("--vocabulary-size", type=click.IntRange(min=1), default=None,
               help="Words kept per language (default 2000).")
@@ -256,15 +302,21 @@ def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @quiet_option
 @_corpus_options
-def fit(corpus_path, model_name, topics, out, language, languages, encoder, epochs, vocabulary_size, seed,
-        params, overwrite, **read_options):
+def fit(corpus_path, model_name, topics, out, language, languages, encoder, image_encoder, teacher, images, epochs,
+        vocabulary_size, seed, params, overwrite, **read_options):
     """Fit a topic model on CORPUS (.jsonl[.gz], .csv or a folder of .txt files)."""
     model_cls = model_class(model_name)
-    chosen = {"language": language, "languages": languages, "encoder": encoder, "epochs": epochs,
+    chosen = {"language": language, "languages": languages, "encoder": encoder, "image_encoder": image_encoder,
+              "teacher": teacher, "images": images, "n_topics": topics, "epochs": epochs,
               "vocabulary_size": vocabulary_size, "seed": seed}
     options = _model_options(model_name, model_cls, chosen, params)
+    if "teacher" not in model_cls._parameter_constraints:
+        options.setdefault("n_topics", DEFAULT_TOPICS)
+    if options.get("images") and not read_options["image_field"]:
+        raise click.BadParameter("needs --image-field FIELD, the field holding each item's image path",
+                                 param_hint="--images")
     corpus = _read(corpus_path, **read_options)
-    _fit_run(model_cls(n_topics=topics, **options), corpus, out, overwrite, corpus_path)
+    _fit_run(model_cls(**options), corpus, out, overwrite, corpus_path, read_options=read_options)
 
 
 @main.command()
@@ -353,7 +405,7 @@ def demo(out, model_name, topics, epochs):
     model_cls = model_class(model_name)
     options = _model_options(model_name, model_cls, {"epochs": epochs}, ())
     source = demo_corpus_path()
-    _fit_run(model_cls(n_topics=topics, **options), read_corpus(source), out, True, source)
+    _fit_run(model_cls(n_topics=topics, **options), read_corpus(source), out, True, source, read_options=READ_DEFAULTS)
     for words in read_topics(out):
         click.echo(" ".join(words))
 
@@ -365,19 +417,66 @@ def demo(out, model_name, topics, epochs):
 @click.option("--labels", default=None, metavar="FIELD",
               help="Label field of the reference corpus: adds NMI and purity of document clusters.")
 @click.option("--intrusion", is_flag=True, help="Add the word-intrusion proxy (embeddings, not people).")
+@click.option("--aligned", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Aligned items ({language: text} objects, images beside them): adds Match, KL, "
+                                   "JSD and MRR between their views, with shuffled baselines, and coherence per "
+                                   "language.")
+@click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
+              help="With --aligned: the languages to compare (default: the run's, if it learned several).")
+@click.option("--images", is_flag=True, help="With --aligned: compare the items' images too (needs an image field).")
+@click.option("--seed", type=int, default=0, show_default=True, help="With --aligned: seed of the shuffled baselines.")
 @quiet_option
-def evaluate(run, reference, labels, intrusion):
-    """Score RUN (coherence, diversity, optionally clustering); print a table and write
-    metrics.json, with every setting used, into RUN."""
-    from polytopic.evaluation import comparison_rows, evaluate_run, format_table
+@_read_options("text_field", "id_field", "image_field", from_run=True)
+def evaluate(run, reference, labels, intrusion, aligned, languages, images, seed, **read_options):
+    """Score RUN (coherence, diversity, optionally clustering and the alignment of the views
+    of --aligned items); print a table and write metrics.json, with every setting used, and
+    the confusion figures of --aligned into RUN."""
+    from polytopic.evaluation import ReferenceCache, comparison_rows, evaluate_run, format_table
 
-    metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion)
+    given = {name: value for name, value in read_options.items() if value is not None}
+    cache, alignment = ReferenceCache(), None
+    if aligned is None:
+        _refuse_without_aligned(["languages", "images", "seed", *read_options])
+    else:  # first: its input errors surface before the slower coherence counts
+        from polytopic.alignment_evaluation import evaluate_aligned, write_confusion_figures
+
+        _check_aligned_request(run, languages, images, given)
+        alignment = evaluate_aligned(run, aligned, languages, images=images, reference=reference, seed=seed,
+                                     read_options=given, cache=cache)
+    metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion, cache=cache)
+    if alignment is not None:
+        metrics["alignment"] = alignment | {"figures": [p.name for p in write_confusion_figures(run, alignment)]}
+        logger.info("alignment over %s, items per view %s, shuffle seed %s", aligned, alignment["n_items"], seed)
     path = write_metrics(run, metrics)
     click.echo(format_table(["metric", str(run)], comparison_rows([metrics])))
     settings = metrics["settings"]
     logger.info("reference: %s (%s documents, %s); coherence top-%s, windows %s, epsilon %s; written to %s",
                 settings["reference_corpus"], settings["reference_documents"], settings["language"],
                 settings["coherence_top_n"], settings["coherence_windows"], settings["epsilon"], path)
+
+
+def _refuse_without_aligned(names: list[str]) -> None:
+    """A usage error for options of ``evaluate --aligned`` given without it."""
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in names
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} only go with --aligned FILE")
+
+
+def _check_aligned_request(run: Path, languages, images: bool, given: dict) -> None:
+    """Usage errors of ``evaluate --aligned`` that run.json answers before any work: images
+    without an image field, and too few languages to compare."""
+    from polytopic.runs import read_run
+
+    info = read_run(run)
+    if images and not (given.get("image_field") or (info.get("read_options") or {}).get("image_field")):
+        raise click.BadParameter("needs --image-field FIELD, the field holding each item's image path (the run's "
+                                 "training corpus was read without one)", param_hint="--images")
+    learned = info.get("languages")
+    if languages is None and isinstance(learned, list) and len(learned) + images < 2:
+        raise click.UsageError(f"the run learned only {learned}: name the languages to compare with --languages, "
+                               "such as --languages en,it")
 
 
 @main.command()
