@@ -21,7 +21,7 @@ from polytopic.alignment_evaluation import (
 )
 from polytopic.errors import CorpusError, ParameterError, ViewError
 from polytopic.evaluation import comparison_rows, format_table
-from polytopic.metrics import alignment, js_divergence, mrr
+from polytopic.metrics import alignment, js_divergence, mrr, shared_category_relevance, uap
 
 from conftest import DATA
 
@@ -80,6 +80,81 @@ def test_confusion_matrix_and_pair_scores_by_hand():
     assert scores["match_random"] == alignment(source, target, seed=3).match_random
     assert scores["jsd_random"] == pytest.approx(js_divergence(shuffled, target).mean())
     assert scores["mrr_random"] == pytest.approx(mrr(shuffled, target))
+
+
+def test_pair_scores_with_a_relevance_matrix():
+    source = np.random.default_rng(2).dirichlet(np.ones(3), size=6)
+    target = 0.7 * source + 0.3 * np.random.default_rng(3).dirichlet(np.ones(3), size=6)
+    relevant = shared_category_relevance([["x"], ["x", "y"], ["y"], [], ["z"], ["z"]])
+    scores = pair_scores(source, target, seed=4, relevant=relevant)
+    shuffled = source[np.random.default_rng(4).permutation(6)]
+    assert scores["uap"] == pytest.approx(uap(source, target, relevant))
+    assert scores["uap_random"] == pytest.approx(uap(shuffled, target, relevant))
+    # relevant: the 6 diagonal entries, 0-1 and 1-0 (x), 1-2 and 2-1 (y), 4-5 and 5-4 (z): 12 of 36
+    assert relevant.sum() == 12 and scores["relevant_share"] == pytest.approx(12 / 36)
+    assert "uap" not in pair_scores(source, target, seed=4)
+
+
+@pytest.fixture(scope="module")
+def categorised(small):
+    """``small`` with categories: a list, a list of two, null, one string, an empty list, a list."""
+    categories = [["Game"], ["Game", "Audio"], None, "Audio", [], ["Science"]]
+    return Corpus({lang: small.texts(lang) if lang == "en" else ["uno", "due", None, "quattro", "cinque", "sei"]
+                   for lang in ("en", "it")}, ids=small.ids, images=small.images, labels={"categories": categories})
+
+
+def test_category_uap_over_every_pair(categorised):
+    stub = SameOnEveryView(categorised.ids)
+    result = evaluate_aligned(stub, categorised, images=True, category_field="categories", seed=1)
+    assert result["settings"]["category_field"] == "categories"
+    assert result["settings"]["items_without_category"] == 2 and "UAP" in result["settings"]["category_retrieval"]
+    categories = [frozenset(["Game"]), frozenset(["Game", "Audio"]), frozenset(), frozenset(["Audio"]), frozenset(),
+                  frozenset(["Science"])]
+    for key, pair in result["pairs"].items():
+        a, b = key.split("->")
+        items = np.intersect1d(categorised.image_indices() if "image" in (a, b) else np.arange(6),
+                               categorised.indices("it") if "it" in (a, b) else np.arange(6))
+        rows = np.array([stub.rows[categorised.ids[i]] for i in items])
+        relevant = shared_category_relevance([categories[i] for i in items])
+        assert pair["uap"] == pytest.approx(uap(rows, rows, relevant)), key
+        shuffled = rows[np.random.default_rng(1).permutation(len(rows))]
+        assert pair["uap_random"] == pytest.approx(uap(shuffled, rows, relevant)), key
+        assert pair["relevant_share"] == pytest.approx(relevant.mean())
+    plain = evaluate_aligned(stub, categorised, images=True)
+    assert "uap" not in plain["pairs"]["en->it"] and "category_field" not in plain["settings"]
+    rows = dict(alignment_rows([{"alignment": result}, {"alignment": plain}]))
+    assert rows["en→image UAP (categories)"] == [result["pairs"]["en->image"]["uap"], None]
+    assert rows["image→it UAP (categories, shuffled)"][0] == result["pairs"]["image->it"]["uap_random"]
+    assert not any("UAP" in name for name, _ in alignment_rows([{"alignment": plain}]))
+
+
+def test_category_field_refusals(categorised):
+    stub = SameOnEveryView(categorised.ids)
+    with pytest.raises(CorpusError, match=r"has no field 'genre' to read categories from; its other fields are "
+                                          r"\['categories'\]"):
+        evaluate_aligned(stub, categorised, category_field="genre")
+    nested = Corpus({"en": ["a", "b"], "it": ["c", "d"]}, labels={"categories": [["x"], [{"main": "y"}]]})
+    with pytest.raises(CorpusError, match=r"item '1' of .*'categories' holds \{'main': 'y'\}; categories are"):
+        evaluate_aligned(SameOnEveryView(nested.ids), nested, category_field="categories")
+
+
+def test_items_without_any_text_are_in_no_text_view(tmp_path):
+    """An aligned item whose text object is empty, or whose texts are blank, is left out of
+    every language's view (counted among the aligned items); a null text is refused, naming
+    its line."""
+    from polytopic.datasets import read_jsonl
+
+    path = tmp_path / "aligned.jsonl"
+    path.write_text('{"id": "a", "text": {"en": "one", "it": "uno"}}\n{"id": "b", "text": {}}\n'
+                    '{"id": "c", "text": {"en": " ", "it": ""}}\n'
+                    '{"id": "d", "text": {"en": "four", "it": "quattro"}}\n')
+    corpus = read_jsonl(path)
+    result = evaluate_aligned(SameOnEveryView(corpus.ids), corpus)
+    assert result["n_items"] == {"en": 2, "it": 2} and result["settings"]["aligned_items"] == 4
+    assert result["pairs"]["en->it"]["n_pairs"] == 2 and result["pairs"]["en->it"]["mrr"] == 1
+    path.write_text('{"id": "a", "text": {"en": "one"}}\n{"id": "b", "text": null}\n')
+    with pytest.raises(CorpusError, match=r"aligned.jsonl:2: 'text' must be a string or a \{language: text\}"):
+        evaluate_aligned(SameOnEveryView(["a", "b"]), path)
 
 
 def test_identical_views_score_perfectly_over_the_items_having_both(small):
@@ -245,7 +320,7 @@ def test_table_rows_of_the_alignment(m3l_result):
     assert rows["en→it match"] == [m3l_result["pairs"]["en->it"]["match"], None]
     assert rows["it→en MRR (shuffled)"][0] == m3l_result["pairs"]["it->en"]["mrr_random"]
     assert rows["en→it pairs"] == [400, None] and "coherence c_npmi [it]" in rows
-    assert alignment_rows([plain]) == []
+    assert alignment_rows([plain]) == [] and not any("UAP" in name for name in rows)
     metrics = {**plain, "coherence": {name: {"mean": 0.1} for name in ("c_npmi", "c_v", "u_mass", "c_uci")},
                "diversity": {"topic_diversity": 1.0, "inverted_rbo": 1.0}, "alignment": m3l_result}
     table = format_table(["metric", "run"], comparison_rows([metrics]))

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import numpy as np
@@ -281,6 +282,127 @@ def test_evaluate_aligned_reads_the_file_as_at_fit_time(apps_run):
     assert compared.exit_code == 0 and "en→image match (shuffled)" in compared.output
 
 
+def test_topics_with_typical_images(apps_run):
+    """`topics --images 3`: each topic's words, then its three most typical training icons
+    indented, as fit recorded them (typical-images.json, absolute paths)."""
+    result = CliRunner().invoke(main, ["topics", str(apps_run), "--top-n", "5", "--images", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 * (1 + 3)
+    words, paths = lines[::4], [lines[4 * k + 1: 4 * k + 4] for k in range(4)]
+    assert words == CliRunner().invoke(main, ["topics", str(apps_run), "--top-n", "5"]).stdout.splitlines()
+    recorded = json.loads((apps_run / "typical-images.json").read_text())
+    assert recorded["top_n"] == 20 and [len(topic) for topic in recorded["topics"]] == [20] * 4
+    for k in range(4):
+        assert all(line.startswith("  ") and not line.startswith("   ") for line in paths[k])
+        assert [line.strip() for line in paths[k]] == [entry["image"] for entry in recorded["topics"][k][:3]]
+        assert all(Path(line.strip()).is_absolute() and Path(line.strip()).is_file() for line in paths[k])
+    many = CliRunner().invoke(main, ["topics", str(apps_run), "--images", "25"])
+    assert many.exit_code == 0 and len(many.stdout.splitlines()) == 4 * (1 + 20)
+    assert "only the 20 most typical images of each topic are recorded" in many.stderr
+
+
+def test_topics_with_images_does_not_import_torch(apps_run):
+    code = (
+        "import sys\n"
+        "from polytopic.cli import main\n"
+        f"main(['topics', {str(apps_run)!r}, '--top-n', '3', '--images', '2'], standalone_mode=False)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'scipy'})\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4 * 3
+
+
+def test_images_of_a_run_without_an_image_view(run_dir):
+    """`topics --images` of a text-only run is refused in one line; an image run written
+    without its typical images (before they were recorded) says so."""
+    result = CliRunner().invoke(main, ["topics", str(run_dir), "--images", "2"])
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert "has no image view (its model learned ['en'])" in result.stderr and result.stdout == ""
+
+
+def test_typical_images_missing_from_an_image_run(apps_run, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(apps_run, old)
+    (old / "typical-images.json").unlink()
+    result = CliRunner().invoke(main, ["topics", str(old), "--images", "2"])
+    assert result.exit_code == 1 and "records no typical images" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_evaluate_uap_by_category(apps_run):
+    """--category-field categories: every pair gains the UAP of retrieving the apps sharing a
+    category (["Game", "ArcadeGame"]), beside its shuffled baseline."""
+    result = CliRunner().invoke(main, ["evaluate", str(apps_run), "--aligned", str(APPS), "--images",
+                                       "--category-field", "categories", "-q"])
+    assert result.exit_code == 0, result.output
+    shown = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in result.stdout.splitlines()
+             if "UAP" in line}
+    for pair in ("en→image", "image→en", "en→it", "it→image"):
+        assert f"{pair} UAP (categories)" in shown and f"{pair} UAP (categories, shuffled)" in shown
+    aligned = json.loads((apps_run / "metrics.json").read_text())["alignment"]
+    assert aligned["settings"]["category_field"] == "categories" and aligned["settings"]["items_without_category"] == 0
+    for pair in aligned["pairs"].values():
+        assert 0 < pair["uap"] <= 1 and 0 < pair["uap_random"] <= 1
+        # 21% of the pairs of the 60 apps share a category (the same app included)
+        assert 0.15 < pair["relevant_share"] < 0.3 and abs(pair["uap_random"] - pair["relevant_share"]) < 0.15
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["--category-field", "categories"], 2, "--category-field only go with --aligned"),
+    (["--aligned", str(APPS), "--category-field", "genre"], 1, "has no field 'genre' to read categories from"),
+])
+def test_category_field_refusals(args, status, message, apps_run):
+    result = CliRunner().invoke(main, ["evaluate", str(apps_run), "-q", *args])
+    assert result.exit_code == status and message in result.stderr, result.output
+
+
+def _apps_copy(directory, broken: dict) -> Path:
+    """apps-60.jsonl in ``directory`` with absolute icon paths, some replaced: {row: path}."""
+    lines = []
+    for i, line in enumerate(APPS.read_text(encoding="utf-8").splitlines()):
+        app = json.loads(line)
+        app["icon"] = str(broken.get(i, APPS.parent / app["icon"]))
+        lines.append(json.dumps(app))
+    path = directory / "apps.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "gone.png", "gone.png does not exist"),
+    (lambda d: (d / "notes.png").write_text("not a picture") and d / "notes.png",
+     "notes.png is not an image (cannot identify image file)"),
+    (lambda d: (d / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>') and d / "logo.svg",
+     "SVG images are not read: rasterise it to PNG first"),
+])
+def test_bad_icons_are_named_in_one_line(make, message, apps_run, tmp_path):
+    """transform --images over a file whose sixth icon is missing, not an image, or SVG:
+    status 1, one line naming the item and the file."""
+    corpus = _apps_copy(tmp_path, {5: make(tmp_path)})
+    item = json.loads(APPS.read_text(encoding="utf-8").splitlines()[5])["id"]
+    result = CliRunner().invoke(main, ["-q", "transform", str(apps_run), str(corpus), "--text-field", "debian",
+                                       "--image-field", "icon", "--images"])
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1, result.output
+    assert result.stderr.startswith(f"error: item {item!r}: {tmp_path}") and message in result.stderr
+    assert result.stdout == ""
+
+
+def test_image_encoder_that_is_not_a_vision_model(apps_run, tmp_path):
+    """--image-encoder naming a text model's folder: status 1, one line, before anything is written."""
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
+    result = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--text-field", "debian",
+                                       "--languages", "en", "--image-field", "icon", "--image-encoder", str(bert),
+                                       "--topics", "3", "--epochs", "1", "--out", str(tmp_path / "run")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]  # after fit's warnings
+    assert result.exit_code == 1 and errors == result.stderr.splitlines()[-1:], result.output
+    assert "is not a CLIP-family model directory (bert)" in errors[0] and not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("args, status, message", [
     (["--languages", "en,it"], 1, "has topics for ['en'], not 'it'"),  # the model's ViewError
     (["--languages", "en,xx"], 1, "has no texts in 'xx'; it has ['en', 'de', 'fr', 'it']"),
@@ -325,6 +447,9 @@ def test_distillation_students_from_the_command_line(apps_run, apps_teacher, tmp
     done = CliRunner().invoke(main, ["-q", "transform", str(tmp_path / "img"), str(APPS), "--text-field", "debian",
                                      "--image-field", "icon", "--images", "--output", str(theta)])
     assert done.exit_code == 0 and np.load(theta).shape == (60, 4)
+    shown = CliRunner().invoke(main, ["topics", str(tmp_path / "img"), "--images", "2"])  # the student's icons
+    assert shown.exit_code == 0 and len(shown.stdout.splitlines()) == 4 * 3
+    assert not (tmp_path / "it" / "typical-images.json").exists()
 
 
 @pytest.mark.parametrize("extra, status, message", [

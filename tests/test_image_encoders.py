@@ -141,6 +141,49 @@ def test_transparent_pixels_are_composited_on_white(tmp_path, icons):
     assert (np.asarray(load_image(icon))[alpha == 0] == 255).all()
 
 
+@pytest.mark.parametrize("mode", ["L", "LA", "P", "RGB", "RGBA", "I;16", "CMYK", "1"])
+def test_every_mode_is_read_as_rgb(tmp_path, mode):
+    """Eight grey levels (black and white for the 1-bit mode), opaque, saved in ``mode``:
+    read back as the same RGB pixels (CMYK as PIL converts it, within 1 level)."""
+    levels = np.array([0, 36, 73, 109, 146, 182, 219, 255], dtype=np.uint8)
+    grey = levels[np.arange(64 * 48).reshape(48, 64) % 8] if mode != "1" else np.where(
+        np.arange(64 * 48).reshape(48, 64) % 2, 255, 0).astype(np.uint8)
+    image = Image.fromarray(grey)
+    if mode == "I;16":
+        image = Image.fromarray(grey.astype(np.uint16) * 257)  # 16-bit: 255 -> 65535
+    elif mode == "P":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
+    elif mode != "L":
+        image = image.convert(mode)
+    path = tmp_path / ("image.jpg" if mode == "CMYK" else "image.png")
+    image.save(path, **({"quality": 100} if mode == "CMYK" else {}))
+    assert Image.open(path).mode == mode
+    loaded = load_image(str(path))
+    assert loaded.mode == "RGB" and loaded.size == (64, 48)
+    expected = np.repeat(grey[..., None], 3, axis=2).astype(int)
+    tolerance = 3 if mode == "CMYK" else 0
+    np.testing.assert_allclose(np.asarray(loaded, dtype=int), expected, atol=tolerance)
+
+
+def test_sizes_are_fitted_to_the_square_with_white(tmp_path):
+    """A 40 x 20 black image fitted to 64: scaled to 64 x 32, centred, white above and below."""
+    path = _save(np.zeros((20, 40, 3)), tmp_path / "wide.png")
+    square = np.asarray(load_image(path, 64))
+    assert square.shape == (64, 64, 3)
+    assert (square[:16] == 255).all() and (square[48:] == 255).all() and (square[17:47] == 0).all()
+    assert load_image(path).size == (40, 20)  # without a size: as it is
+    small = np.asarray(load_image(_save(np.zeros((8, 8, 3)), tmp_path / "small.png"), 64))
+    assert small.shape == (64, 64, 3) and (small == 0).all()  # scaled up, not padded
+
+
+def test_svg_icons_are_refused_with_a_hint(tmp_path):
+    for name in ("logo.svg", "logo.png"):  # by its name, or by its content
+        path = tmp_path / name
+        path.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')
+        with pytest.raises(EncoderError, match=f"{name} is not an image .*SVG images are not read: rasterise it"):
+            check_images([str(path)], ["app.desktop"])
+
+
 def test_cache_is_keyed_by_file_content(tmp_path, icons):
     a, b = tmp_path / "a.png", tmp_path / "sub" / "b.png"
     b.parent.mkdir()
@@ -368,6 +411,33 @@ def test_not_a_clip_directory_is_refused(tiny, tmp_path):
         get_encoder(str(tmp_path / "no-projection"), modality="image")
     with pytest.raises(EncoderError, match="has no text tower"):
         CLIPTextEncoder(tiny["vision"])
+
+
+def test_directories_without_a_vision_tower_are_refused(tiny, tmp_path, icons):
+    """A text tower alone, an empty folder, a sentence-transformers text model, and a CLIP
+    folder without its weights: each an EncoderError naming the folder."""
+    from transformers import CLIPTextModelWithProjection
+
+    CLIPTextModelWithProjection.from_pretrained(tiny["clip"]).save_pretrained(tmp_path / "text")
+    with pytest.raises(EncoderError, match="holds a clip_text_model model, which has no image tower"):
+        get_encoder(str(tmp_path / "text"), modality="image")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EncoderError, match=r"empty is not a CLIP-family model directory \(no config.json\)"):
+        get_encoder(str(tmp_path / "empty"), modality="image")
+    minilm = tmp_path / "minilm"  # the layout of sentence-transformers/all-MiniLM-L6-v2
+    (minilm / "1_Pooling").mkdir(parents=True)
+    (minilm / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (minilm / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
+    with pytest.raises(EncoderError, match=r"minilm is not a CLIP-family model directory \(bert\)"):
+        get_encoder(str(minilm), modality="image")
+    weightless = tmp_path / "weightless"
+    shutil.copytree(tiny["clip"], weightless)
+    (weightless / "model.safetensors").unlink()
+    encoder = get_encoder(str(weightless), modality="image", cache_dir=False, progress=False)
+    with pytest.raises(EncoderError, match="cannot load the clip model in .*weightless"):
+        encoder.encode(icons[:1])
 
 
 def test_clip_text_past_the_window_is_cut_with_a_warning(tiny, caplog):

@@ -7,6 +7,9 @@ the items that have both:
 - Match, mean KL(source || target), and their shuffled baselines (Mueller & Dredze 2021, §4);
 - mean JSD and the MRR of retrieving the aligned target by JSD (Zosa & Pivovarova 2022, §4.2),
   with shuffled baselines too;
+- with a category field, the UAP of retrieving the items that share a category with the
+  source item (and the aligned item itself) by JSD, beside its shuffled baseline (the M3L
+  paper counts articles sharing a title as relevant, §4.2);
 - the K x K matrix of argmax-topic co-occurrence (Mueller & Dredze 2021, Figure 3);
 
 and the coherence of the topic words of each requested language the model has words for,
@@ -36,7 +39,15 @@ from polytopic.evaluation import (
     coherence_scores,
     tokenizer_settings,
 )
-from polytopic.metrics import MEASURES, ReferenceTexts, alignment, js_divergence, mrr
+from polytopic.metrics import (
+    MEASURES,
+    ReferenceTexts,
+    alignment,
+    js_divergence,
+    mrr,
+    shared_category_relevance,
+    uap,
+)
 from polytopic.metrics.checks import distributions
 from polytopic.models.views import IMAGE
 
@@ -60,6 +71,13 @@ _SETTINGS = {
                  "Figure 3); argmax ties go to the lowest topic",
     "coherence_top_n": COHERENCE_TOP_N,
 }
+_CATEGORY_SETTINGS = {
+    "category_retrieval": "UAP of each source item retrieving, among all targets of the pair ranked by JSD "
+                          "(lowest first), those whose item shares a category with it, and its own aligned "
+                          "target (so an item without categories retrieves its aligned target only); ties as "
+                          "in the MRR (scikit-learn's average_precision_score of -JSD); the baseline scores the "
+                          "shuffled source rows against the same relevance (Zosa & Pivovarova 2022, §4.2)",
+}
 
 
 # -- scores of one pair of views ------------------------------------------------------------
@@ -74,24 +92,33 @@ def confusion_matrix(source, target) -> np.ndarray:
     return np.bincount(codes, minlength=n_topics * n_topics).reshape(n_topics, n_topics)
 
 
-def pair_scores(source, target, seed: int = 0) -> dict:
+def pair_scores(source, target, seed: int = 0, relevant=None) -> dict:
     """Every score of one ordered pair of aligned views, shape (n, K) each.
 
     Match, mean KL and mean JSD come from :func:`~polytopic.metrics.alignment`; the
     ``*_random`` baselines score the source rows shuffled by the same permutation
     (``numpy.random.default_rng(seed).permutation(n)``) against the unshuffled targets.
+
+    With ``relevant``, a boolean (n, n) matrix saying which targets each source item
+    should retrieve (:func:`~polytopic.metrics.shared_category_relevance`), the scores
+    add ``uap`` and ``uap_random`` (the shuffled rows against the same relevance) and
+    ``relevant_share``, the mean share of targets relevant to a source: about what
+    ``uap_random`` comes to.
     """
     source = distributions(source, "source distributions")
     target = distributions(target, "target distributions")
     shuffled = source[np.random.default_rng(seed).permutation(len(source))]
-    return {
+    scores = {
         "n_pairs": len(source),
         **alignment(source, target, seed=seed).as_dict(),
         "jsd_random": float(js_divergence(shuffled, target).mean()),
         "mrr": mrr(source, target),
         "mrr_random": mrr(shuffled, target),
-        "confusion": confusion_matrix(source, target).tolist(),
     }
+    if relevant is not None:
+        scores |= {"uap": uap(source, target, relevant), "uap_random": uap(shuffled, target, relevant),
+                   "relevant_share": float(np.asarray(relevant).mean())}
+    return scores | {"confusion": confusion_matrix(source, target).tolist()}
 
 
 # -- the evaluation ---------------------------------------------------------------------------
@@ -106,6 +133,7 @@ def evaluate_aligned(
     embeddings: Mapping[str, np.ndarray] | None = None,
     read_options: Mapping[str, object] | None = None,
     cache: ReferenceCache | None = None,
+    category_field: str | None = None,
 ) -> dict:
     """Score how well the views of aligned items agree under a fitted model.
 
@@ -132,6 +160,10 @@ def evaluate_aligned(
         Keyword arguments of :func:`~polytopic.datasets.read_corpus` for ``aligned``.
     cache : ReferenceCache, optional
         Shares reference corpora and their counts with other evaluations.
+    category_field : str, optional
+        A label field of the aligned items holding each item's categories (a list such as
+        ``["Game", "ArcadeGame"]``, one string, or null for none): adds to every pair the
+        UAP of retrieving the items sharing a category (:func:`pair_scores`).
 
     Returns
     -------
@@ -142,7 +174,8 @@ def evaluate_aligned(
     Raises
     ------
     CorpusError
-        The aligned corpus lacks a view, or no item has both views of a pair.
+        The aligned corpus lacks a view or the category field (or holds a category that
+        is not a string or a number), or no item has both views of a pair.
     ViewError
         The model cannot transform a view (its own error), or has fewer than two
         languages to compare by default.
@@ -158,18 +191,24 @@ def evaluate_aligned(
     for (a, b), items in common.items():
         if items.size == 0:
             raise CorpusError(f"no item of {name} has both the {a!r} and the {b!r} view")
+    categories = None if category_field is None else item_categories(corpus, category_field, name)
     check = getattr(model, "_transform_view", None)
     if check is not None:  # before any encoding: the model's own ViewError for a view it cannot read
         for view in views:
             check(None if view == IMAGE else view, view == IMAGE)
     theta = {view: _transform(model, corpus, view, positions[view], embeddings) for view in views}
-    pairs = {f"{a}->{b}": {"source": a, "target": b} | pair_scores(_rows(theta[a], positions[a], items),
-                                                                   _rows(theta[b], positions[b], items), seed)
-             for (a, b), items in common.items()}
+    pairs = {}
+    for (a, b), items in common.items():
+        relevant = None if categories is None else shared_category_relevance([categories[i] for i in items])
+        pairs[f"{a}->{b}"] = {"source": a, "target": b} | pair_scores(
+            _rows(theta[a], positions[a], items), _rows(theta[b], positions[b], items), seed, relevant)
     coherence, skipped, coherence_settings = _coherence(model, [v for v in views if v != IMAGE], run_info, run_dir,
                                                         reference, cache)
     settings = {"aligned_corpus": name, "read_options": options, "aligned_items": len(corpus), "views": list(views),
                 "shuffle_seed": seed} | _SETTINGS | coherence_settings
+    if categories is not None:
+        settings |= {"category_field": category_field,
+                     "items_without_category": sum(not c for c in categories)} | _CATEGORY_SETTINGS
     return _json_safe({"n_items": {view: int(positions[view].size) for view in views}, "pairs": pairs,
                        "coherence": coherence, "coherence_skipped": skipped, "settings": settings})
 
@@ -222,6 +261,30 @@ def _positions(corpus: Corpus, view: str, name: str) -> np.ndarray:
     if view not in corpus.languages:
         raise CorpusError(f"{name} has no texts in {view!r}; it has {list(corpus.languages)}")
     return corpus.indices(view)
+
+
+def item_categories(corpus: Corpus, field: str, name: str = "the corpus") -> list[frozenset]:
+    """Each item's categories from the label ``field`` of ``corpus``: a list of strings
+    or numbers (``["Game", "ArcadeGame"]``), one string or number (one category; a CSV
+    cell is not split), or null / missing / empty (none).
+
+    Raises
+    ------
+    CorpusError
+        If the corpus has no such field, or an item's value is of another kind.
+    """
+    if field not in corpus.labels:
+        raise CorpusError(f"{name} has no field {field!r} to read categories from; its other fields are "
+                          f"{sorted(corpus.labels)}")
+    categories = []
+    for item_id, value in zip(corpus.ids, corpus.labels[field]):
+        values = () if value is None else value if isinstance(value, (list, tuple)) else (value,)
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (str, int, float))]
+        if bad:
+            raise CorpusError(f"item {item_id!r} of {name}: {field!r} holds {bad[0]!r}; categories are strings "
+                              "or numbers, one or a list of them")
+        categories.append(frozenset(v for v in values if v != ""))  # an empty CSV cell: none
+    return categories
 
 
 def _transform(model, corpus: Corpus, view: str, positions: np.ndarray, embeddings) -> np.ndarray:
@@ -322,7 +385,10 @@ def write_confusion_figures(directory: str | Path, result: Mapping) -> list[Path
 
 _PAIR_ROWS = (("n_pairs", "pairs"), ("match", "match"), ("match_random", "match (shuffled)"), ("kl", "KL"),
               ("kl_random", "KL (shuffled)"), ("jsd", "JSD"), ("jsd_random", "JSD (shuffled)"), ("mrr", "MRR"),
-              ("mrr_random", "MRR (shuffled)"))
+              ("mrr_random", "MRR (shuffled)"), ("uap", "UAP (categories)"),
+              ("uap_random", "UAP (categories, shuffled)"))
+#: Scores only some evaluations have (with a category field): no row where no result has them.
+_OPTIONAL_SCORES = {"uap", "uap_random"}
 
 
 def alignment_rows(results: list[dict]) -> list[tuple[str, list]]:
@@ -333,8 +399,11 @@ def alignment_rows(results: list[dict]) -> list[tuple[str, list]]:
     rows = []
     for key in pairs:
         arrow = key.replace("->", "→")
+        scored = [e.get("pairs", {}).get(key, {}) for e in entries]
         for score, shown in _PAIR_ROWS:
-            rows.append((f"{arrow} {shown}", [e.get("pairs", {}).get(key, {}).get(score) for e in entries]))
+            if score in _OPTIONAL_SCORES and not any(score in pair for pair in scored):
+                continue
+            rows.append((f"{arrow} {shown}", [pair.get(score) for pair in scored]))
     languages = list(dict.fromkeys(lang for e in entries for lang in e.get("coherence", {})))
     for lang in languages:
         for name in MEASURES:

@@ -26,7 +26,15 @@ from polytopic.version import __version__
 from polytopic.errors import PolytopicError
 from polytopic.models.registry import MODEL_TABLE, model_class, model_descriptions
 from polytopic.persistence import atomic_directory
-from polytopic.runs import METRICS_FILE, read_metrics, read_topics, write_metrics, write_run
+from polytopic.runs import (
+    METRICS_FILE,
+    TYPICAL_TOP_N,
+    read_metrics,
+    read_topics,
+    read_typical_images,
+    write_metrics,
+    write_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +278,7 @@ def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path, read_optio
         model.fit(corpus)
         seconds = time.perf_counter() - started
         write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
-                  read_options=_read_kwargs(**read_options))
+                  read_options=_read_kwargs(**read_options), training_corpus=corpus)
     logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
                 model.name, model.n_topics, len(corpus), seconds, out)
 
@@ -323,11 +331,26 @@ def fit(corpus_path, model_name, topics, out, language, languages, encoder, imag
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--top-n", type=click.IntRange(min=1), default=10, show_default=True, help="Words per topic.")
 @click.option("--language", default=None, help="Language of the topic words (default: the model's primary one).")
+@click.option("--images", "n_images", type=click.IntRange(min=1), default=None, metavar="N",
+              help=f"After each topic's words, the paths of its N most typical training images (highest "
+                   f"topic probability), one a line, indented (models with an image view; {TYPICAL_TOP_N} are "
+                   "recorded per topic).")
 @quiet_option
-def topics(run, top_n, language):
-    """Print the top words of each topic of RUN, one topic a line, space-separated."""
-    for words in read_topics(run, top_n=top_n, language=language):
+def topics(run, top_n, language, n_images):
+    """Print the top words of each topic of RUN, one topic a line, space-separated.
+
+    \b
+    With --images N, each topic's line is followed by its N most typical
+    training images, one path a line, indented by two spaces:
+      game ball player ...
+        /data/icons/mousetrap.png
+        /data/icons/pinball.png
+    """
+    images = None if n_images is None else read_typical_images(run, top_n=n_images)
+    for k, words in enumerate(read_topics(run, top_n=top_n, language=language)):
         click.echo(" ".join(words))
+        for path in images[k] if images is not None else ():
+            click.echo(f"  {path}")
 
 
 @main.command()
@@ -419,15 +442,18 @@ def demo(out, model_name, topics, epochs):
 @click.option("--intrusion", is_flag=True, help="Add the word-intrusion proxy (embeddings, not people).")
 @click.option("--aligned", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Aligned items ({language: text} objects, images beside them): adds Match, KL, "
-                                   "JSD and MRR between their views, with shuffled baselines, and coherence per "
-                                   "language.")
+                                   "JSD and MRR between their views (UAP with --category-field), with shuffled "
+                                   "baselines, and coherence per language.")
 @click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
               help="With --aligned: the languages to compare (default: the run's, if it learned several).")
 @click.option("--images", is_flag=True, help="With --aligned: compare the items' images too (needs an image field).")
 @click.option("--seed", type=int, default=0, show_default=True, help="With --aligned: seed of the shuffled baselines.")
+@click.option("--category-field", default=None, metavar="FIELD",
+              help="With --aligned: field of each item's categories (a list such as [\"Game\", \"ArcadeGame\"]); "
+                   "adds the UAP of retrieving the items sharing a category, with its shuffled baseline.")
 @quiet_option
 @_read_options("text_field", "id_field", "image_field", from_run=True)
-def evaluate(run, reference, labels, intrusion, aligned, languages, images, seed, **read_options):
+def evaluate(run, reference, labels, intrusion, aligned, languages, images, seed, category_field, **read_options):
     """Score RUN (coherence, diversity, optionally clustering and the alignment of the views
     of --aligned items); print a table and write metrics.json, with every setting used, and
     the confusion figures of --aligned into RUN."""
@@ -436,13 +462,13 @@ def evaluate(run, reference, labels, intrusion, aligned, languages, images, seed
     given = {name: value for name, value in read_options.items() if value is not None}
     cache, alignment = ReferenceCache(), None
     if aligned is None:
-        _refuse_without_aligned(["languages", "images", "seed", *read_options])
+        _refuse_without_aligned(["languages", "images", "seed", "category_field", *read_options])
     else:  # first: its input errors surface before the slower coherence counts
         from polytopic.alignment_evaluation import evaluate_aligned, write_confusion_figures
 
         _check_aligned_request(run, languages, images, given)
         alignment = evaluate_aligned(run, aligned, languages, images=images, reference=reference, seed=seed,
-                                     read_options=given, cache=cache)
+                                     read_options=given, cache=cache, category_field=category_field)
     metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion, cache=cache)
     if alignment is not None:
         metrics["alignment"] = alignment | {"figures": [p.name for p in write_confusion_figures(run, alignment)]}

@@ -10,6 +10,9 @@ A run is a saved model (``config.json``, ``vocabulary.json``, ``model.safetensor
 - ``topics.txt``: the top words of each topic in the model's primary language, one topic
   a line, space-separated, and ``topics-<language>.txt`` for each language when the
   model learned several;
+- ``typical-images.json``, for a model with an image view written with its training
+  corpus: each topic's :data:`TYPICAL_TOP_N` most typical training images (highest θ;
+  :func:`polytopic.typical.image_record`), read by :func:`read_typical_images`;
 - ``metrics.json``, written later by ``polytopic evaluate``, and with ``--aligned`` the
   figures ``confusion-<view>-<view>.png``.
 
@@ -19,6 +22,7 @@ Runs written before ``topic_word.safetensors`` existed are read through the save
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 from importlib import metadata
@@ -28,16 +32,23 @@ import numpy as np
 
 from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
-from polytopic.models.files import VOCABULARY_FILE
+from polytopic.models.files import CONFIG_FILE, VOCABULARY_FILE
 from polytopic.persistence import read_arrays, read_json, write_arrays, write_json
 
 RUN_FILE = "run.json"
 TOPICS_FILE = "topics.txt"
 TOPIC_WORD_FILE = "topic_word.safetensors"
 METRICS_FILE = "metrics.json"
+TYPICAL_IMAGES_FILE = "typical-images.json"
 TOPICS_FILE_TOP_N = 10
+#: Most typical training images recorded per topic.
+TYPICAL_TOP_N = 20
+#: The image view's name (:data:`polytopic.models.views.IMAGE`; importing it would import scipy).
+IMAGE_VIEW = "image"
 #: Libraries whose versions run.json records, beside polytopic's and Python's.
 RECORDED_LIBRARIES = ("numpy", "scipy", "torch", "safetensors", "sentence-transformers", "tomotopy")
+
+logger = logging.getLogger(__name__)
 
 
 def topics_file(language: str | None = None) -> str:
@@ -46,7 +57,7 @@ def topics_file(language: str | None = None) -> str:
 
 
 def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seconds: float,
-              read_options: dict | None = None) -> None:
+              read_options: dict | None = None, training_corpus=None, embeddings=None) -> None:
     """Write a fitted ``model`` and how it was fitted into the existing ``directory``.
 
     Parameters
@@ -65,6 +76,11 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
         with (``text_field``, ``id_field``, ``language``, ``language_field``,
         ``image_field``), recorded as ``read_options`` so that ``evaluate`` reads the
         training corpus, and by default other files, alike.
+    training_corpus : Corpus, optional
+        The corpus ``model`` was fitted on: for a model with an image view, each topic's
+        :data:`TYPICAL_TOP_N` most typical images of it are written to
+        ``typical-images.json`` (their vectors come from the model's image encoder, or
+        from ``embeddings``, the vectors the model was fitted with).
     """
     model.write(directory)
     languages = tuple(model.languages_)
@@ -81,6 +97,10 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
     if len(languages) > 1:
         for lang in languages:
             _write_topics(directory / topics_file(lang), matrices[lang], model.vocabularies_[lang].words)
+    if training_corpus is not None and IMAGE_VIEW in model.views_:
+        from polytopic.typical import image_record  # scipy, and the model's transform
+
+        write_json(directory / TYPICAL_IMAGES_FILE, image_record(model, training_corpus, TYPICAL_TOP_N, embeddings))
 
 
 def _write_topics(path: Path, matrix: np.ndarray, words) -> None:
@@ -138,6 +158,45 @@ def read_topics(run_dir: str | Path, top_n: int = 10, language: str | None = Non
     if words is None or len(words) != matrices[language].shape[1]:
         raise ModelFileError(f"{run_dir}: {VOCABULARY_FILE} does not match {TOPIC_WORD_FILE} for {language!r}")
     return top_words(matrices[language], words, top_n)
+
+
+def read_typical_images(run_dir: str | Path, top_n: int = TYPICAL_TOP_N) -> list[list[str]]:
+    """The paths of each topic's ``top_n`` most typical training images, most typical
+    first, as recorded at fit time (``typical-images.json``; without torch). At most
+    :data:`TYPICAL_TOP_N` are recorded: a larger ``top_n`` gives those, with a warning.
+
+    Raises
+    ------
+    ViewError
+        If the run's model has no image view.
+    ModelFileError
+        If the run directory is missing or corrupted, or records no typical images (a run
+        written before they were, or by :func:`write_run` without ``training_corpus``:
+        :func:`polytopic.typical.typical_images` computes them from the model and corpus).
+    """
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
+    run_dir = _existing(run_dir)
+    config = read_json(run_dir / CONFIG_FILE)
+    views = (config.get("views") if isinstance(config, dict) else None) or []
+    if IMAGE_VIEW not in views:
+        raise ViewError(f"{run_dir} has no image view (its model learned {views}): only a model fitted with "
+                        "images, such as m3l on a corpus read with --image-field, has typical images")
+    path = run_dir / TYPICAL_IMAGES_FILE
+    if not path.is_file():
+        raise ModelFileError(f"{run_dir} records no typical images ({TYPICAL_IMAGES_FILE} is missing: the run was "
+                             "written before they were recorded, or without its training corpus); "
+                             "polytopic.typical.typical_images(model, corpus) computes them")
+    record = read_json(path)
+    try:
+        topics = [[entry["image"] for entry in topic] for topic in record["topics"]]
+        recorded = int(record["top_n"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{path} is corrupted ({type(err).__name__}: {err})") from None
+    if top_n > recorded:
+        logger.warning("only the %d most typical images of each topic are recorded in %s; showing those",
+                       recorded, run_dir)
+    return [topic[:top_n] for topic in topics]
 
 
 def _primary_language(run_dir: Path) -> str:

@@ -1,8 +1,11 @@
 """Image encoders: classical features offline, CLIP-family vision towers from a local directory.
 
-Inputs are image file paths. Every image is composited on white first (icons are mostly
-transparent, and a transparent pixel's colour is arbitrary), so a fully transparent icon
-and an all-white one are the same image. The cache key is the SHA-1 of the file's bytes:
+Inputs are image file paths, in any format and mode PIL reads (PNG, JPEG, GIF, ICO, ...;
+not SVG, which must be rasterised first). Every image is turned into 8-bit RGB the same
+way (:func:`load_image`): palette ("P"), grey ("L", "LA", 1-bit, 16-bit "I;16"), CMYK and
+RGBA images alike are composited on white (icons are mostly transparent, and a transparent
+pixel's colour is arbitrary), so a fully transparent icon and an all-white one are the
+same image; sizes differ freely (each encoder scales the image itself). The cache key is the SHA-1 of the file's bytes:
 the same icon at two paths is one cache entry, and an edited file is a new one.
 
 No pretrained image network ships inside a PyPI package (``shared/MODELS.md``), so the
@@ -28,11 +31,14 @@ from polytopic.encoders.base import Encoder
 from polytopic.errors import EncoderError
 
 #: Version of the feature recipe: bump it whenever ImageFeatureEncoder's vectors change.
-FEATURE_RECIPE = "v1"
+FEATURE_RECIPE = "v2"  # v2: 16-bit grey images scaled to 8 bits, no longer clipped to white
 
 _WHITE = (255, 255, 255)
 #: What PIL raises for a file it cannot read as an image.
 _UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+#: 32-bit and 16-bit integer grey modes: PIL's conversion to RGB clips them at 255 instead
+#: of scaling them, so they are scaled from 16 bits (PNG's deepest grey) to 8 first.
+_WIDE_GREY = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 # --------------------------------------------------------------------------- reading images
@@ -50,17 +56,33 @@ def _open_error(path: str, err: Exception, item_id=None) -> EncoderError:
         reason = "is a directory, not an image file"
     elif isinstance(err, UnidentifiedImageError):
         reason = "is not an image (cannot identify image file)"
+        if _looks_like_svg(path):
+            reason += "; SVG images are not read: rasterise it to PNG first"
     else:
         reason = f"cannot be read as an image ({err})"
     return EncoderError(f"{_where(path, item_id)} {reason}")
 
 
+def _looks_like_svg(path: str) -> bool:
+    if str(path).lower().endswith((".svg", ".svgz")):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512).lstrip().lower()
+    except OSError:
+        return False
+    return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)
+
+
 def load_image(path: str, size: int | None = None) -> Image.Image:
-    """The image at ``path`` as RGB, upright (EXIF orientation applied), transparent
+    """The image at ``path`` as 8-bit RGB, upright (EXIF orientation applied), transparent
     pixels composited on white.
 
-    With ``size``, the image is scaled to fit a ``size`` × ``size`` square and padded
-    with white (the aspect ratio is kept).
+    Every mode goes through RGBA: palette ("P", its transparency included), grey ("1",
+    "L", "LA"), CMYK and RGB(A) images as PIL converts them, 16-bit grey ("I;16", "I")
+    scaled to 8 bits first; an animated or multi-image file (GIF, ICO) gives its first
+    (ICO: largest) image. With ``size``, the image is scaled to fit a ``size`` × ``size``
+    square and padded with white (the aspect ratio is kept); without, it keeps its size.
 
     Raises
     ------
@@ -69,7 +91,10 @@ def load_image(path: str, size: int | None = None) -> Image.Image:
     """
     try:
         with Image.open(path) as image:
-            rgba = ImageOps.exif_transpose(image).convert("RGBA")
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode in _WIDE_GREY:
+                upright = upright.point(lambda value: value / 257, "L")
+            rgba = upright.convert("RGBA")
     except _UNREADABLE as err:
         raise _open_error(path, err) from None
     flat = Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE + (255,)), rgba).convert("RGB")

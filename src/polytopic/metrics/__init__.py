@@ -3,7 +3,8 @@
 - coherence: :func:`coherence` (c_npmi, c_v, u_mass, c_uci; equal to gensim), with
   :class:`ReferenceTexts` holding the counts of one reference corpus for reuse;
 - diversity: :func:`topic_diversity`, :func:`inverted_rbo`;
-- alignment: :func:`alignment` (Match, KL, random baseline, JSD), :func:`mrr`, :func:`uap`;
+- alignment: :func:`alignment` (Match, KL, random baseline, JSD), :func:`mrr`, :func:`uap`
+  (with a relevance matrix such as :func:`shared_category_relevance`'s);
 - clustering: :func:`nmi`, :func:`purity`, :func:`argmax_clusters`, :func:`kmeans_clusters`;
 - :func:`intrusion_proxy`: word intrusion with embeddings, a proxy of the human test.
 """
@@ -17,6 +18,7 @@ from polytopic.metrics.alignment import (
     kl_divergence,
     match,
     mrr,
+    shared_category_relevance,
     uap,
 )
 from polytopic.metrics.clustering import (
@@ -57,6 +59,7 @@ __all__ = [
     "rank_biased_overlap",
     "reference_texts",
     "score_clusters",
+    "shared_category_relevance",
     "topic_diversity",
     "uap",
 ]
