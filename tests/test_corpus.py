@@ -43,7 +43,7 @@ def test_bad_texts(bad, message):
 
 
 def test_bad_ids_labels_and_languages():
-    with pytest.raises(CorpusError, match="unique"):
+    with pytest.raises(CorpusError, match=r"unique; repeated: \[.x.\]"):
         Corpus(["a", "b"], ids=["x", "x"])
     with pytest.raises(CorpusError, match="one entry per item"):
         Corpus(["a", "b"], labels={"section": ["x"]})

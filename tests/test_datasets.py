@@ -103,3 +103,15 @@ def test_bundled_demo_corpus():
     demo = load_demo()
     assert len(demo) == 2000 and demo.primary_language == "en"
     assert "section" in demo.labels
+
+
+def test_repeated_ids_in_a_file_are_suffixed_with_a_warning(tmp_path, caplog):
+    """The Debian apps list org.goldendict.GoldenDict twice (two packages): reading the
+    file keeps both items, the second as ...#2, and says so."""
+    path = tmp_path / "apps.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n"
+                            for i, t in [("g", "dictionary"), ("h", "editor"), ("g", "dictionary web")]))
+    with caplog.at_level("WARNING", logger="polytopic"):
+        corpus = read_jsonl(path)
+    assert corpus.ids == ["g", "h", "g#2"] and corpus.texts("en") == ["dictionary", "editor", "dictionary web"]
+    assert "1 ids of field 'id' occur more than once (g)" in caplog.text

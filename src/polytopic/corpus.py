@@ -9,6 +9,7 @@ freedesktop categories) are kept for evaluation only; no model trains on them.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 
@@ -68,7 +69,8 @@ class Corpus:
         if bad:
             raise CorpusError(f"every field needs one entry per item ({n_items}); got {bad}")
         if len(set(self.ids)) != n_items:
-            raise CorpusError("item ids must be unique")
+            repeated = sorted(i for i, n in Counter(self.ids).items() if n > 1)
+            raise CorpusError(f"item ids must be unique; repeated: {repeated[:5]}")
 
     def __len__(self) -> int:
         return len(self.ids)

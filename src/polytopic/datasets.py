@@ -11,6 +11,7 @@ import codecs
 import csv
 import gzip
 import json
+import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from polytopic.corpus import Corpus
 from polytopic.errors import CorpusError
+
+logger = logging.getLogger(__name__)
 
 DEMO_CORPUS = "debian-demo.jsonl.gz"
 
@@ -113,7 +116,23 @@ def _build(
         {k for r in rows for k in r} - reserved
     )
     labels = {name: [r.get(name) for r in rows] for name in names}
-    return Corpus(items, ids=ids, images=images, labels=labels)
+    return Corpus(items, ids=_unique_ids(ids, source, id_field), images=images, labels=labels)
+
+
+def _unique_ids(ids: list[str], source, id_field: str | None) -> list[str]:
+    """``ids`` with repeats made unique by a ``#2``, ``#3``... suffix, with a warning that
+    names them: real files repeat ids (the Debian apps list org.goldendict.GoldenDict twice,
+    for two packages), and an id is only the handle by which results name an item."""
+    seen: dict[str, int] = {}
+    unique = []
+    for item_id in ids:
+        seen[item_id] = seen.get(item_id, 0) + 1
+        unique.append(item_id if seen[item_id] == 1 else f"{item_id}#{seen[item_id]}")
+    repeated = [item_id for item_id, count in seen.items() if count > 1]
+    if repeated:
+        logger.warning("%s: %d ids of field %r occur more than once (%s); later ones get a #2, #3... suffix",
+                       source, len(repeated), id_field, ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else ""))
+    return unique
 
 
 def read_jsonl(
