@@ -1,6 +1,8 @@
-"""The ``polytopic`` command: fit a model on a corpus, read its topics, transform new
-documents, evaluate and compare runs. What a run directory holds is :mod:`polytopic.runs`'s
-business; it appears only when the fit succeeded.
+"""The ``polytopic`` command: the group and its commands that fit a model on a corpus,
+read its topics and transform new documents (the ``evaluate`` and ``compare`` commands
+are :mod:`polytopic.cli_evaluate`'s, the options they share :mod:`polytopic.cli_options`').
+What a run directory holds is :mod:`polytopic.runs`'s business; it appears only when the
+fit succeeded.
 
 Exit status: 0 on success, 1 when the library refuses (one line ``error: ...`` on standard
 error), 2 on a usage error (click's). Start-up stays light: corpora readers, models and
@@ -11,7 +13,6 @@ torch are imported by the commands that need them, so ``polytopic --version`` an
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import signal
@@ -22,67 +23,31 @@ from pathlib import Path
 import click
 import numpy as np
 
-from polytopic.version import __version__
-from polytopic.errors import PolytopicError
-from polytopic.models.registry import MODEL_TABLE, model_class, model_descriptions
-from polytopic.persistence import atomic_directory
-from polytopic.runs import (
-    METRICS_FILE,
-    TYPICAL_TOP_N,
-    read_metrics,
-    read_topics,
-    read_typical_images,
-    write_metrics,
-    write_run,
+from polytopic.cli_evaluate import compare, evaluate
+from polytopic.cli_options import (
+    OUTPUT_FORMATS,
+    READ_DEFAULTS,
+    _check_output,
+    _corpus_options,
+    _model_help,
+    _model_options,
+    _quiet,
+    _read,
+    _read_kwargs,
+    _split_encoders,
+    _split_languages,
+    model_option,
+    quiet_option,
 )
+from polytopic.errors import PolytopicError
+from polytopic.models.registry import model_class
+from polytopic.persistence import atomic_directory
+from polytopic.runs import TYPICAL_TOP_N, read_topics, read_typical_images, write_run
+from polytopic.version import __version__
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = (".npy", ".csv", ".tsv", ".jsonl")
 DEFAULT_TOPICS = 50
-_QUIET = "polytopic.quiet"
-
-
-# -- logging and --quiet -------------------------------------------------------------------
-class _EchoHandler(logging.Handler):
-    """Writes records to standard error through click, so that they reach the stream in
-    use now (a test runner swaps it between invocations)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            click.echo(self.format(record), err=True)
-        except Exception:  # noqa: BLE001 -- logging's contract: report, never raise
-            self.handleError(record)
-
-
-_HANDLER = _EchoHandler()
-_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-
-
-def _setup_logging(quiet: bool) -> None:
-    """Messages of the ``polytopic`` logger go to standard error, INFO and up (WARNING and
-    up when quiet). The root logger is left to the host program; the handler is added once
-    however often ``main`` runs in one process."""
-    package_logger = logging.getLogger("polytopic")
-    if _HANDLER not in package_logger.handlers:
-        package_logger.addHandler(_HANDLER)
-    package_logger.setLevel(logging.WARNING if quiet else logging.INFO)
-
-
-def _set_quiet(ctx: click.Context, _param, value: bool) -> None:
-    """``-q`` before or after the command name: once given, the whole invocation is quiet."""
-    root = ctx.find_root()
-    root.meta[_QUIET] = root.meta.get(_QUIET, False) or value
-    _setup_logging(root.meta[_QUIET])
-
-
-quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
-                            help="No progress bars or info messages.")
-
-
-def _quiet() -> bool:
-    """Whether this invocation was asked to be quiet (by any ``-q``)."""
-    return click.get_current_context().find_root().meta.get(_QUIET, False)
 
 
 # -- errors and signals --------------------------------------------------------------------
@@ -124,141 +89,6 @@ def _sigterm_exits():
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-# -- options -------------------------------------------------------------------------------
-#: How a corpus file is read when no option says otherwise: option name -> default.
-READ_DEFAULTS = {"text_field": "text", "id_field": "id", "language_field": None, "corpus_language": "en",
-                 "image_field": None}
-_READ_OPTIONS = {  # option name -> (flag, metavar, help)
-    "text_field": ("--text-field", None, "JSON/CSV field holding the text (a string or a {language: text} object)."),
-    "id_field": ("--id-field", None, "Field holding the document id."),
-    "language_field": ("--language-field", "FIELD", "Field holding each document's language."),
-    "corpus_language": ("--corpus-language", None, "Language of plain-string texts without a language field."),
-    "image_field": ("--image-field", "FIELD", "Field holding each item's image path (relative to the corpus file)."),
-}
-
-
-def _read_options(*names: str, from_run: bool = False):
-    """A decorator adding the options ``names`` (keys of :data:`READ_DEFAULTS`) that say
-    how to read a corpus file. With ``from_run`` they default to unset (None): the command
-    reads the file as the run's training corpus was read (``run.json``), else as by default."""
-    def decorate(command):
-        options = []
-        for name in names:
-            flag, metavar, help_text = _READ_OPTIONS[name]
-            default = READ_DEFAULTS[name]
-            if from_run:
-                help_text = f"With --aligned: {help_text[0].lower()}{help_text[1:]} Default: as for the run's " \
-                            f"training corpus, else {default or 'none'}."
-                options.append(click.option(flag, name, default=None, metavar=metavar, help=help_text))
-            else:
-                options.append(click.option(flag, name, default=default, metavar=metavar,
-                                            show_default=default is not None, help=help_text))
-        return functools.reduce(lambda cmd, opt: opt(cmd), reversed(options), command)
-    return decorate
-
-
-#: Options that say how to read a corpus file, shared by fit and transform.
-_corpus_options = _read_options(*READ_DEFAULTS)
-
-
-def _read_kwargs(text_field, id_field, language_field, corpus_language, image_field) -> dict:
-    """The reading options as keyword arguments of :func:`~polytopic.datasets.read_corpus`
-    (what run.json records as ``read_options``)."""
-    return {"text_field": text_field, "id_field": id_field, "language": corpus_language,
-            "language_field": language_field, "image_field": image_field}
-
-
-def _read(path: Path, **read_options):
-    """The corpus at ``path`` (a folder of .txt files takes only its language)."""
-    from polytopic.datasets import read_corpus  # scipy: imported by the commands that read corpora
-
-    return read_corpus(path, **_read_kwargs(**read_options))
-
-
-def _parse_params(pairs: tuple[str, ...]) -> dict:
-    """``--param KEY=VALUE`` pairs as keyword arguments; values are JSON where they parse."""
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
-        try:
-            params[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.replace("-", "_")] = value
-    return params
-
-
-def _split_languages(_ctx, _param, value: str | None) -> list[str] | None:
-    """``--languages en,it`` as ``["en", "it"]``."""
-    if value is None:
-        return None
-    languages = [code.strip() for code in value.split(",") if code.strip()]
-    if not languages:
-        raise click.BadParameter("give language codes separated by commas, such as en,it")
-    return languages
-
-
-def _split_encoders(_ctx, _param, value: str | None):
-    """``--encoder NAME`` as is; ``--encoder en=NAME,it=NAME`` as ``{"en": NAME, "it": NAME}``."""
-    if value is None or "=" not in value:
-        return value
-    pairs = [part.partition("=") for part in value.split(",")]
-    if any(not sep or not key.strip() or not name.strip() for key, sep, name in pairs):
-        raise click.BadParameter(f"{value!r}: give NAME, or LANGUAGE=NAME pairs separated by commas")
-    return {key.strip(): name.strip() for key, _, name in pairs}
-
-
-def _check_output(_ctx, _param, output: Path | None) -> Path | None:
-    """``--output`` is checked when the command line is read, before any work."""
-    if output is None:
-        return None
-    if output.suffix not in OUTPUT_FORMATS:
-        raise click.BadParameter(f"unknown format {output.suffix!r}: use one of {', '.join(OUTPUT_FORMATS)}")
-    if not output.parent.is_dir():
-        raise click.BadParameter(f"the folder {output.parent} does not exist")
-    return output
-
-
-def _model_options(model_name: str, model_cls, chosen: dict, params: tuple[str, ...]) -> dict:
-    """Constructor arguments from the command line: the options given, the ``--param``
-    pairs, and ``progress`` (off when quiet) for models that report it.
-
-    Raises
-    ------
-    click.UsageError
-        If the model takes no such argument.
-    """
-    options = {k: v for k, v in chosen.items() if v is not None} | _parse_params(params)
-    takes = model_cls._parameter_constraints
-    if "languages" in options and "languages" not in takes:
-        raise click.BadParameter(_languages_refusal(model_name), param_hint="--languages")
-    unknown = sorted(set(options) - set(takes))
-    if unknown:
-        raise click.UsageError(f"model {model_name!r} has no option(s) {unknown}")
-    if "progress" in takes:
-        options.setdefault("progress", not _quiet())
-    return options
-
-
-def _languages_refusal(model_name: str) -> str:
-    from polytopic.models import MODELS  # every model: only to name those that learn several languages
-
-    takers = [name for name, cls in MODELS.items() if "languages" in cls._parameter_constraints]
-    return (f"model {model_name!r} learns one language (choose it with --language); the models that learn "
-            f"several are: {', '.join(takers) or 'none'}")
-
-
-def _model_help() -> str:
-    """The model list of ``fit --help``, from the registry (no model is imported)."""
-    lines = [f"  {name:<10} {description}" for name, description in model_descriptions().items()]
-    return "Models:\n\n\b\n" + "\n".join(lines)
-
-
-model_option = click.option("--model", "model_name", type=click.Choice(sorted(MODEL_TABLE)), default="combined",
-                            show_default=True, help="Topic model (listed in `polytopic fit --help`).")
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -433,101 +263,8 @@ def demo(out, model_name, topics, epochs):
         click.echo(" ".join(words))
 
 
-@main.command()
-@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--reference", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Reference corpus for coherence (default: the training corpus named in run.json).")
-@click.option("--labels", default=None, metavar="FIELD",
-              help="Label field of the reference corpus: adds NMI and purity of document clusters.")
-@click.option("--intrusion", is_flag=True, help="Add the word-intrusion proxy (embeddings, not people).")
-@click.option("--aligned", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              metavar="FILE", help="Aligned items ({language: text} objects, images beside them): adds Match, KL, "
-                                   "JSD and MRR between their views (UAP with --category-field), with shuffled "
-                                   "baselines, and coherence per language.")
-@click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
-              help="With --aligned: the languages to compare (default: the run's, if it learned several).")
-@click.option("--images", is_flag=True, help="With --aligned: compare the items' images too (needs an image field).")
-@click.option("--seed", type=int, default=0, show_default=True, help="With --aligned: seed of the shuffled baselines.")
-@click.option("--category-field", default=None, metavar="FIELD",
-              help="With --aligned: field of each item's categories (a list such as [\"Game\", \"ArcadeGame\"]); "
-                   "adds the UAP of retrieving the items sharing a category, with its shuffled baseline.")
-@quiet_option
-@_read_options("text_field", "id_field", "image_field", from_run=True)
-def evaluate(run, reference, labels, intrusion, aligned, languages, images, seed, category_field, **read_options):
-    """Score RUN (coherence, diversity, optionally clustering and the alignment of the views
-    of --aligned items); print a table and write metrics.json, with every setting used, and
-    the confusion figures of --aligned into RUN."""
-    from polytopic.evaluation import ReferenceCache, comparison_rows, evaluate_run, format_table
-
-    given = {name: value for name, value in read_options.items() if value is not None}
-    cache, alignment = ReferenceCache(), None
-    if aligned is None:
-        _refuse_without_aligned(["languages", "images", "seed", "category_field", *read_options])
-    else:  # first: its input errors surface before the slower coherence counts
-        from polytopic.alignment_evaluation import evaluate_aligned, write_confusion_figures
-
-        _check_aligned_request(run, languages, images, given)
-        alignment = evaluate_aligned(run, aligned, languages, images=images, reference=reference, seed=seed,
-                                     read_options=given, cache=cache, category_field=category_field)
-    metrics = evaluate_run(run, reference=reference, labels=labels, intrusion=intrusion, cache=cache)
-    if alignment is not None:
-        metrics["alignment"] = alignment | {"figures": [p.name for p in write_confusion_figures(run, alignment)]}
-        logger.info("alignment over %s, items per view %s, shuffle seed %s", aligned, alignment["n_items"], seed)
-    path = write_metrics(run, metrics)
-    click.echo(format_table(["metric", str(run)], comparison_rows([metrics])))
-    settings = metrics["settings"]
-    logger.info("reference: %s (%s documents, %s); coherence top-%s, windows %s, epsilon %s; written to %s",
-                settings["reference_corpus"], settings["reference_documents"], settings["language"],
-                settings["coherence_top_n"], settings["coherence_windows"], settings["epsilon"], path)
-
-
-def _refuse_without_aligned(names: list[str]) -> None:
-    """A usage error for options of ``evaluate --aligned`` given without it."""
-    ctx = click.get_current_context()
-    given = [f"--{name.replace('_', '-')}" for name in names
-             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
-    if given:
-        raise click.UsageError(f"{', '.join(given)} only go with --aligned FILE")
-
-
-def _check_aligned_request(run: Path, languages, images: bool, given: dict) -> None:
-    """Usage errors of ``evaluate --aligned`` that run.json answers before any work: images
-    without an image field, and too few languages to compare."""
-    from polytopic.runs import read_run
-
-    info = read_run(run)
-    if images and not (given.get("image_field") or (info.get("read_options") or {}).get("image_field")):
-        raise click.BadParameter("needs --image-field FIELD, the field holding each item's image path (the run's "
-                                 "training corpus was read without one)", param_hint="--images")
-    learned = info.get("languages")
-    if languages is None and isinstance(learned, list) and len(learned) + images < 2:
-        raise click.UsageError(f"the run learned only {learned}: name the languages to compare with --languages, "
-                               "such as --languages en,it")
-
-
-@main.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--reference", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Reference corpus for runs evaluated now (those without metrics.json).")
-@click.option("--labels", default=None, metavar="FIELD", help="Label field, for runs evaluated now.")
-@quiet_option
-def compare(runs, reference, labels):
-    """Put the metrics of several RUNS side by side (each run's metrics.json; runs
-    without one are evaluated first, sharing reference counts)."""
-    from polytopic.evaluation import ReferenceCache, comparison_rows, evaluate_run, format_table
-
-    cache, results = ReferenceCache(), []
-    for run in runs:
-        if (run / METRICS_FILE).is_file():
-            results.append(read_metrics(run))
-        else:
-            results.append(evaluate_run(run, reference=reference, labels=labels, cache=cache))
-            write_metrics(run, results[-1])
-    click.echo(format_table(["metric", *map(str, runs)], comparison_rows(results)))
-    references = {r["settings"]["reference_corpus"] for r in results}
-    if len(references) > 1:
-        logger.warning("the runs were scored against different reference corpora %s; their coherence values "
-                       "are not comparable", sorted(references))
+main.add_command(evaluate)
+main.add_command(compare)
 
 
 if __name__ == "__main__":  # pragma: no cover
