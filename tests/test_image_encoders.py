@@ -449,3 +449,28 @@ def test_clip_text_past_the_window_is_cut_with_a_warning(tiny, caplog):
         vectors = encoder.encode([long, cut])
     assert "1 of 2 texts are longer than" in caplog.text
     np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
+
+
+def test_zeroshot_transforms_images_only_through_an_aligned_clip(tiny, apps, icons):
+    """The M3L paper's ZeroshotTM row: trained on texts through a CLIP text tower, it reads
+    icons through the same model's image tower; any other pair is refused."""
+    from polytopic import Corpus
+    from polytopic.encoders.clip import CLIPTextEncoder
+    from polytopic.errors import ViewError
+    from polytopic.models.ctm import ZeroShotTM
+
+    text = get_encoder(str(tiny["clip"]), "text", cache_dir=False, progress=False)
+    assert isinstance(text, CLIPTextEncoder)  # a CLIP folder given as a text encoder: its text tower
+    assert type(get_encoder()).__name__ == "SentenceTransformerEncoder"
+    corpus = Corpus([app["debian"]["en"] for app in apps], images=icons)
+    model = ZeroShotTM(n_topics=3, encoder=text, image_encoder=str(tiny["clip"]), epochs=2, min_df=1,
+                       progress=False).fit(corpus)
+    theta = model.transform(corpus, images=True)
+    assert theta.shape == (60, 3) and np.allclose(theta.sum(1), 1, atol=1e-5)
+    unaligned = ZeroShotTM(n_topics=3, encoder=text, image_encoder="image-features", epochs=1, min_df=1,
+                           progress=False).fit(corpus)
+    with pytest.raises(ViewError, match="aligned text-image encoder"):
+        unaligned.transform(corpus, images=True)
+    with pytest.raises(ViewError, match="no image view"):
+        ZeroShotTM(n_topics=3, encoder=text, epochs=1, min_df=1, progress=False).fit(corpus).transform(
+            corpus, images=True)

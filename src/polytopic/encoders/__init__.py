@@ -45,7 +45,7 @@ ENCODERS: dict[str, tuple[str, str]] = {
 
 #: Factories for names not in the registry, per modality.
 _BY_PATH = {
-    "text": "polytopic.encoders.sentence:SentenceTransformerEncoder",
+    "text": "polytopic.encoders.clip:text_encoder",
     "image": "polytopic.encoders.image:clip_image_encoder",
 }
 

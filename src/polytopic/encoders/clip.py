@@ -250,3 +250,23 @@ class CLIPTextEncoder(_CLIPTower):
         padding = "max_length" if self.family == "siglip" else True
         encoded = self.tokenizer(items, padding=padding, truncation=True, max_length=self.window, return_tensors="pt")
         return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
+
+
+def text_encoder(path: str, **options):
+    """The text encoder of a path or hub name: the text tower of a local CLIP-family model
+    (aligned with its image tower), else a sentence-transformers model (the registry's entry
+    for any text spec that is not a registered name)."""
+    from polytopic.encoders.sentence import SentenceTransformerEncoder
+
+    try:
+        resolve_clip_directory(path)
+    except EncoderError:
+        return SentenceTransformerEncoder(path, **options)
+    return CLIPTextEncoder(path, **options)
+
+
+def same_model(text: object, image: object) -> bool:
+    """Whether ``text`` and ``image`` are the two towers of one CLIP-family model, so
+    that their vectors live in one space."""
+    return (isinstance(text, CLIPTextEncoder) and isinstance(image, CLIPImageEncoder)
+            and text.model_dir.resolve() == image.model_dir.resolve())

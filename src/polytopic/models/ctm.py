@@ -16,7 +16,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from polytopic.encoders import Encoder
+from polytopic.encoders.clip import same_model
+from polytopic.errors import ViewError
 from polytopic.models.variational import VAETopicModel
+from polytopic.models.views import IMAGE
 from polytopic.params import Anything, OneOf
 
 
@@ -67,8 +70,34 @@ class CombinedTM(_EmbeddingTopicModel):
 
 class ZeroShotTM(_EmbeddingTopicModel):
     """ZeroShotTM (Bianchi et al. 2021b): sentence embedding in, so ``transform`` works
-    on any language the encoder knows (``language="de"`` with ``encoder="use-multilingual"``)."""
+    on any language the encoder knows (``language="de"`` with ``encoder="use-multilingual"``).
+
+    With an aligned text-image encoder it also transforms images (the M3L paper's
+    ZeroshotTM row, Zosa & Pivovarova 2022, Table 2): ``encoder`` the text tower and
+    ``image_encoder`` the image tower of one local CLIP-family model. No such model ships
+    offline, and an unaligned pair (texts through USE, icons through the image features)
+    is refused: its vectors do not share a space.
+    """
 
     name = "zeroshot"
     uses_bow_input = False
     transform_reads_bow = False
+    _parameter_constraints: ClassVar[dict] = {**_EmbeddingTopicModel._parameter_constraints,
+                                              "image_encoder": Anything()}
+
+    def __init__(self, n_topics: int = 10, *, image_encoder=None, **params):
+        super().__init__(n_topics, **params)
+        self.image_encoder = image_encoder
+
+    def _transform_view(self, language, images):
+        self._check_fitted()
+        if not images or IMAGE in self.views_ or self.image_encoder is None:
+            return super()._transform_view(language, images)
+        if language is not None:
+            raise ViewError("transform reads one view: give language=... or images=True, not both")
+        text, image = self._encoder_for(self.language_), self._encoder_for(IMAGE)
+        if not same_model(text, image):
+            raise ViewError(f"{type(self).__name__} reads images only through an aligned text-image encoder: "
+                            f"its encoder ({text.name}) must be the text tower of the CLIP-family model whose image "
+                            f"tower reads the images ({image.name})")
+        return IMAGE

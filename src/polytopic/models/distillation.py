@@ -116,15 +116,12 @@ class ZeroShotKD(ZeroShotTM):
         "n_topics": Optional(Interval(int, 1)),
         "teacher": Anything(),
         "images": OneOf((True, False)),
-        "image_encoder": Anything(),
     }
 
-    def __init__(self, n_topics: int | None = None, *, teacher=None, images: bool = False, image_encoder=None,
-                 **params):
+    def __init__(self, n_topics: int | None = None, *, teacher=None, images: bool = False, **params):
         super().__init__(n_topics, **params)
         self.teacher = teacher
         self.images = images
-        self.image_encoder = image_encoder
 
     # -- the teacher ----------------------------------------------------------------------
     def _teacher(self) -> ZeroShotTM:
