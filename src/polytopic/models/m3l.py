@@ -17,9 +17,17 @@ Choices the paper leaves open, and what was chosen:
 - **KL terms.** Eq. 1 has the KL between the members' posteriors; each view is also a
   ZeroshotTM, whose ELBO has a KL to the (Laplace-approximated Dirichlet) prior. Both are
   kept by default (``prior_kl=True``): without the prior term nothing keeps the posteriors
-  near the prior the decoder was designed for. ``prior_kl=False`` is Eq. 1 to the letter.
-- **Similarity.** The dot product of θ as Eq. 1 writes it (``similarity="dot"``);
-  ``"cosine"`` is the common alternative.
+  near the prior the decoder was designed for. ``prior_kl=False`` is Eq. 1 to the letter;
+  with the dot product it gave EN→IT Match 0.64±0.14 and NPMI en 0.054 against the
+  default's 0.57±0.16 and 0.046 (three seeds: within the spread).
+- **Similarity: cosine by default, not Eq. 1's dot product** (``similarity="dot"`` is the
+  paper's). A dot product of two distributions is at most their largest entry, so to tell
+  a tuple's members from the batch's other items InfoNCE pushes θ towards one-hot vectors
+  on a few topics; the cosine is scale-free. On 3,000 aligned Debian descriptions (K=20,
+  three seeds, held-out 1,000; ``benchmarks/bench_multilingual.py``) the cosine raised
+  EN→IT Match from 0.57±0.16 to 0.82±0.02, MRR from 0.23 to 0.43, and NPMI in both
+  languages (en 0.046 → 0.065, it 0.030 → 0.065); EN→DE likewise (Match 0.61 → 0.76, MRR
+  0.20 → 0.38).
 - **Negatives.** For members a and b, the other tuples' b members in the batch (the
   cross-view terms of Eq. 1's denominator), scored in both directions.
 - **Vocabularies.** The same size for every language (``vocabulary_size``, §4.1: 2,000).
@@ -135,7 +143,7 @@ class M3LContrast(TopicModel):
                  activation: str = "softplus", dropout: float = 0.2, learn_priors: bool = True,
                  learning_rate: float = 2e-3, momentum: float = 0.99, batch_size: int = 32, epochs: int = 100,
                  n_samples: int = 20, posterior: str = "sampled", temperature: float = 0.07,
-                 contrastive_weight: float = 50.0, similarity: str = "dot", prior_kl: bool = True,
+                 contrastive_weight: float = 50.0, similarity: str = "cosine", prior_kl: bool = True,
                  seed: int | None = 0, device: str | None = None, progress: bool = True):
         self.n_topics = n_topics
         self.languages = languages

@@ -77,7 +77,7 @@ class M3LNetwork(nn.Module):
     temperature, contrastive_weight : float
         τ and s of Eq. 1 (paper: 0.07 and 50).
     cosine : bool
-        Score InfoNCE pairs by cosine instead of the paper's dot product.
+        Score InfoNCE pairs by cosine instead of the paper's dot product (the model's default).
     prior_kl : bool
         Add each posterior's KL to the prior (the ELBO of the ZeroShotTM each view is) to
         Eq. 1's terms.
