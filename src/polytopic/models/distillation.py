@@ -246,9 +246,9 @@ class ZeroShotKD(ZeroShotTM):
         of them have a teacher text (the others get zeros, masked by ``has_teacher``)."""
         teacher = self._teacher()
         network = teacher.network_.eval()
-        row_of = {int(p): i for i, p in enumerate(view.positions)}
-        source = np.array([row_of.get(int(p), -1) for p in positions])
-        has_teacher = source >= 0
+        # view.positions ascend (corpus order): the teacher's row of each item, if it has one
+        source = np.minimum(np.searchsorted(view.positions, positions), len(view.positions) - 1)
+        has_teacher = view.positions[source] == positions
         mean = np.zeros((len(positions), teacher.n_topics), dtype=np.float32)
         log_variance = np.zeros_like(mean)
         vectors = torch.as_tensor(view.vectors[source[has_teacher]], dtype=torch.float32)
