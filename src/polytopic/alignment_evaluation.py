@@ -34,8 +34,8 @@ from polytopic.errors import CorpusError, MetricError, ParameterError, ViewError
 from polytopic.evaluation import (
     COHERENCE_TOP_N,
     ReferenceCache,
-    _json_safe,
-    _reference_path,
+    json_safe,
+    reference_path,
     coherence_scores,
     tokenizer_settings,
 )
@@ -209,7 +209,7 @@ def evaluate_aligned(
     if categories is not None:
         settings |= {"category_field": category_field,
                      "items_without_category": sum(not c for c in categories)} | _CATEGORY_SETTINGS
-    return _json_safe({"n_items": {view: int(positions[view].size) for view in views}, "pairs": pairs,
+    return json_safe({"n_items": {view: int(positions[view].size) for view in views}, "pairs": pairs,
                        "coherence": coherence, "coherence_skipped": skipped, "settings": settings})
 
 
@@ -338,7 +338,7 @@ def _coherence(model, languages: list[str], run_info: dict, run_dir, reference, 
 def _reference_texts(reference, language: str, tokenizer, run_info: dict, run_dir, cache) -> tuple[str, ReferenceTexts]:
     if isinstance(reference, Corpus):
         return repr(reference), ReferenceTexts(reference.tokens(language, tokenizer=tokenizer))
-    path = _reference_path(run_dir, run_info, reference)
+    path = reference_path(run_dir, run_info, reference)
     options = run_info.get("read_options") if reference is None else None
     _corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, options)
     return str(path), texts

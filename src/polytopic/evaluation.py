@@ -61,7 +61,7 @@ class ReferenceCache:
         return self._entries[key]
 
 
-def _reference_path(run_dir: Path, run: dict, reference: str | Path | None) -> Path:
+def reference_path(run_dir: Path, run: dict, reference: str | Path | None) -> Path:
     if reference is not None:
         return Path(reference)
     if "corpus" not in run:
@@ -107,7 +107,7 @@ def evaluate_run(
     model = load_model(run_dir)
     language = model.language_
     tokenizer = model.vocabularies_[language].tokenizer
-    path = _reference_path(run_dir, run, reference)
+    path = reference_path(run_dir, run, reference)
     # the training corpus is read as it was at fit time; another reference with the defaults
     read_options = run.get("read_options") if reference is None else None
     corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, read_options)
@@ -142,7 +142,7 @@ def evaluate_run(
         result["settings"]["labels"] = labels
     if intrusion:
         result["intrusion_proxy"] = _intrusion(model, topics)
-    return _json_safe(result)
+    return json_safe(result)
 
 
 def coherence_scores(topics: list[list[str]], texts: ReferenceTexts) -> dict:
@@ -177,16 +177,16 @@ def _intrusion(model, topics: list[list[str]]) -> dict:
     return scores.as_dict() | {"encoder": encoder.identity}
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN and infinities become None (strict JSON has no NaN)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 
