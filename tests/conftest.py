@@ -85,3 +85,19 @@ def hash_encoder_cls():
             return np.stack(rows).astype(np.float32) / 255.0
 
     return _HashEncoder
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The headless Chromium that tests/chromium.py drives. Tests needing it (e.g. through
+    ``pytest.mark.usefixtures("chromium")``) skip without one, but fail when
+    POLYTOPIC_REQUIRE_BROWSER=1, so that CI cannot pass by skipping them."""
+    from chromium import find_chromium
+
+    path = find_chromium()
+    if path is None:
+        reason = "no Chromium on PATH (Debian: apt-get install chromium)"
+        if os.environ.get("POLYTOPIC_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and POLYTOPIC_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+    return path
