@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from polytopic.metrics import (
 )
 from polytopic.metrics.checks import distributions
 from polytopic.models.views import IMAGE
+from polytopic.persistence import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -376,9 +376,8 @@ def write_confusion_figures(directory: str | Path, result: Mapping) -> list[Path
         axes.set_title(f"{pair['n_pairs']} aligned items, Match {match:.3f}" if match is not None
                        else f"{pair['n_pairs']} aligned items")
         path = Path(directory) / f"confusion-{a}-{b}.png"
-        partial = path.with_name(f".{path.name}.tmp")
-        figure.savefig(partial, format="png", dpi=100)
-        os.replace(partial, path)
+        with atomic_file(path) as partial:
+            figure.savefig(partial, format="png", dpi=100)
         written.append(path)
     return written
 

@@ -17,13 +17,14 @@ import json
 import logging
 import signal
 import threading
-import time
 from pathlib import Path
 
 import click
 import numpy as np
 
 from polytopic.cli_evaluate import compare, evaluate
+from polytopic.cli_report import report
+from polytopic.cli_sweep import sweep
 from polytopic.cli_options import (
     OUTPUT_FORMATS,
     READ_DEFAULTS,
@@ -41,8 +42,7 @@ from polytopic.cli_options import (
 )
 from polytopic.errors import PolytopicError
 from polytopic.models.registry import model_class
-from polytopic.persistence import atomic_directory
-from polytopic.runs import TYPICAL_TOP_N, read_topics, read_typical_images, write_run
+from polytopic.runs import TYPICAL_TOP_N, fit_run, read_topics, read_typical_images
 from polytopic.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -102,13 +102,9 @@ def main():
 def _fit_run(model, corpus, out: Path, overwrite: bool, source: Path, read_options: dict) -> None:
     """Fit ``model`` on ``corpus`` (read from ``source`` with ``read_options``, the CLI's
     names) into the run directory ``out``, which appears only if the fit succeeds (see
-    :mod:`polytopic.runs` for what it holds)."""
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        started = time.perf_counter()
-        model.fit(corpus)
-        seconds = time.perf_counter() - started
-        write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
-                  read_options=_read_kwargs(**read_options), training_corpus=corpus)
+    :func:`polytopic.runs.fit_run`)."""
+    seconds = fit_run(model, corpus, out, source=source, read_options=_read_kwargs(**read_options),
+                      overwrite=overwrite)
     logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
                 model.name, model.n_topics, len(corpus), seconds, out)
 
@@ -265,6 +261,8 @@ def demo(out, model_name, topics, epochs):
 
 main.add_command(evaluate)
 main.add_command(compare)
+main.add_command(sweep)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

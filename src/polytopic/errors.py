@@ -37,3 +37,8 @@ class MetricError(PolytopicError, ValueError):
 class ViewError(CorpusError):
     """A model was asked for a view it does not have: a language it was not fitted on and
     cannot transfer to, images for a text-only model, or an unknown ``{view: array}`` key."""
+
+
+class DependencyError(PolytopicError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the
+    extra (``pip install "polytopic[report]"``) that installs it."""

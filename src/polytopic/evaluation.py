@@ -43,22 +43,35 @@ RBO_WEIGHT = 0.9  # OCTIS InvertedRBO default
 
 
 class ReferenceCache:
-    """Reference corpora read and counted once per (path, language, tokeniser), so that
-    comparing several runs trained on one corpus counts its words once."""
+    """Reference corpora read once per (path, reading options) and counted once per
+    (language, tokeniser), so that comparing several runs trained on one corpus counts its
+    words once."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, tuple[Corpus, ReferenceTexts]] = {}
+        self._corpora: dict[tuple, Corpus] = {}
+        self._texts: dict[tuple, ReferenceTexts] = {}
+
+    def add(self, path: Path, corpus: Corpus, read_options: dict | None = None) -> None:
+        """Hold ``corpus`` as the one read from ``path`` with ``read_options``: a caller that
+        has read it already (a sweep, to fit) spares the second reading."""
+        self._corpora[_corpus_key(path, read_options)] = corpus
 
     def get(self, path: Path, language: str, tokenizer,
             read_options: dict | None = None) -> tuple[Corpus, ReferenceTexts]:
         """The corpus at ``path`` (read with ``read_options``, keyword arguments of
         :func:`~polytopic.datasets.read_corpus`) and the counts of its texts in ``language``."""
-        read_options = dict(read_options or {})
-        key = (path.resolve(), language, tokenizer, tuple(sorted(read_options.items())))
-        if key not in self._entries:
-            corpus = read_corpus(path, **read_options)
-            self._entries[key] = (corpus, ReferenceTexts(corpus.tokens(language, tokenizer=tokenizer)))
-        return self._entries[key]
+        corpus_key = _corpus_key(path, read_options)
+        if corpus_key not in self._corpora:
+            self._corpora[corpus_key] = read_corpus(path, **dict(read_options or {}))
+        corpus = self._corpora[corpus_key]
+        key = (corpus_key, language, tokenizer)
+        if key not in self._texts:
+            self._texts[key] = ReferenceTexts(corpus.tokens(language, tokenizer=tokenizer))
+        return corpus, self._texts[key]
+
+
+def _corpus_key(path: Path, read_options: dict | None) -> tuple:
+    return Path(path).resolve(), tuple(sorted((read_options or {}).items()))
 
 
 def reference_path(run_dir: Path, run: dict, reference: str | Path | None) -> Path:
@@ -81,6 +94,7 @@ def evaluate_run(
     labels: str | None = None,
     intrusion: bool = False,
     cache: ReferenceCache | None = None,
+    read_options: dict | None = None,
 ) -> dict:
     """Score the run in ``run_dir``.
 
@@ -97,6 +111,10 @@ def evaluate_run(
         Add the word-intrusion proxy, with the model's encoder (or the default one).
     cache : ReferenceCache, optional
         Shares reference corpora and their counts between runs.
+    read_options : dict, optional
+        Keyword arguments of :func:`~polytopic.datasets.read_corpus` for the reference
+        (default: as run.json records the training corpus was read when it is the
+        reference, else the defaults).
 
     Returns
     -------
@@ -108,8 +126,8 @@ def evaluate_run(
     language = model.language_
     tokenizer = model.vocabularies_[language].tokenizer
     path = reference_path(run_dir, run, reference)
-    # the training corpus is read as it was at fit time; another reference with the defaults
-    read_options = run.get("read_options") if reference is None else None
+    if read_options is None and reference is None:  # the training corpus, read as at fit time
+        read_options = run.get("read_options")
     corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, read_options)
 
     n_words = len(model.vocabularies_[language])

@@ -53,6 +53,19 @@ def atomic_directory(path: str | Path, overwrite: bool = False):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | Path):
+    """Yield a temporary path beside ``path`` to write; on success it replaces ``path``,
+    on failure (or interruption) it is removed, so ``path`` is whole or untouched."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{_owner()}.tmp")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _owner() -> str:
     """This process's tag in temporary names, ``<host>-<pid>``: it lets a later writer tell
     a temporary whose process is gone from one still being written."""

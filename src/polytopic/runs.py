@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import platform
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +33,7 @@ import numpy as np
 from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.models.files import CONFIG_FILE, VOCABULARY_FILE
-from polytopic.persistence import read_arrays, read_json, write_arrays, write_json
+from polytopic.persistence import atomic_directory, atomic_file, read_arrays, read_json, write_arrays, write_json
 
 RUN_FILE = "run.json"
 TOPICS_FILE = "topics.txt"
@@ -101,6 +101,36 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
         from polytopic.typical import image_record  # scipy, and the model's transform
 
         write_json(directory / TYPICAL_IMAGES_FILE, image_record(model, training_corpus, TYPICAL_TOP_N, embeddings))
+
+
+def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options: dict | None = None,
+            overwrite: bool = False) -> float:
+    """Fit ``model`` on ``corpus`` into the run directory ``out``, as ``polytopic fit`` does.
+
+    ``out`` is written in a temporary directory beside it (:func:`write_run`, with ``corpus``
+    as the training corpus) and appears only when the fit and the writing succeed; an
+    existing ``out`` is replaced only with ``overwrite``.
+
+    Parameters
+    ----------
+    model : TopicModel
+        Not yet fitted.
+    corpus : Corpus
+        Read from ``source`` with ``read_options`` (keyword arguments of
+        :func:`~polytopic.datasets.read_corpus`), which run.json records.
+
+    Returns
+    -------
+    float
+        The seconds ``fit`` took (run.json's ``fit_seconds``).
+    """
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        started = time.perf_counter()
+        model.fit(corpus)
+        seconds = time.perf_counter() - started
+        write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
+                  read_options=read_options, training_corpus=corpus)
+    return seconds
 
 
 def _write_topics(path: Path, matrix: np.ndarray, words) -> None:
@@ -209,9 +239,8 @@ def _primary_language(run_dir: Path) -> str:
 def write_metrics(run_dir: str | Path, metrics: dict) -> Path:
     """Write ``metrics.json`` into the run directory, whole or not at all."""
     path = Path(run_dir) / METRICS_FILE
-    partial = path.with_name(f".{METRICS_FILE}.tmp")
-    write_json(partial, metrics)
-    os.replace(partial, path)
+    with atomic_file(path) as partial:
+        write_json(partial, metrics)
     return path
 
 

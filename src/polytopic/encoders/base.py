@@ -28,15 +28,15 @@ logger = logging.getLogger(__name__)
 MODALITIES = ("text", "image")
 
 
-def require(module: str, extra: str, purpose: str):
-    """Import ``module`` or raise an :class:`EncoderError` naming the extra to install.
+def require(module: str, extra: str, purpose: str, error: type[Exception] = EncoderError):
+    """Import ``module`` or raise ``error`` naming the extra to install.
 
     ``purpose`` completes "... needs <module>" (e.g. ``"the static-minilm encoder"``).
     """
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise EncoderError(
+        raise error(
             f"{purpose} needs the {module.split('.')[0]!r} package ({err}): "
             f'pip install "polytopic[{extra}]"'
         ) from None
