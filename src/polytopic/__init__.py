@@ -30,7 +30,7 @@ _LAZY = {
     "Corpus": "polytopic.corpus",
     "Tokenizer": "polytopic.preprocessing",
     "Vocabulary": "polytopic.preprocessing",
-    **dict.fromkeys(["TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "LDA", "ClusteringTopics", "CorEx",
+    **dict.fromkeys(["TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "TCCTM", "LDA", "ClusteringTopics", "CorEx",
                      "ETM", "TopClus", "load_model"], "polytopic.models"),
 }
 

@@ -102,14 +102,11 @@ class Tokenizer:
         )
 
 
-def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | None = None):
-    """Document-term counts as CSR (float32) and the word index used.
-
-    With ``index`` None a new index is grown from the tokens (first-seen order);
-    otherwise tokens outside ``index`` are ignored.
-    """
-    grow = index is None
-    index = {} if grow else index
+def _token_columns(token_lists: Sequence[Sequence[str]], index: dict[str, int],
+                   grow: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's tokens as positions in ``index``, in text order, flattened, and the
+    offsets of each text (text i is ``columns[indptr[i]:indptr[i + 1]]``). With ``grow``
+    unseen tokens are added to ``index``; otherwise they are skipped."""
     indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
     columns: list[int] = []
     for i, tokens in enumerate(token_lists):
@@ -118,7 +115,18 @@ def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | N
         else:
             columns.extend(index[t] for t in tokens if t in index)
         indptr[i + 1] = len(columns)
-    cols = np.asarray(columns, dtype=np.int64)
+    return np.asarray(columns, dtype=np.int64), indptr
+
+
+def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | None = None):
+    """Document-term counts as CSR (float32) and the word index used.
+
+    With ``index`` None a new index is grown from the tokens (first-seen order);
+    otherwise tokens outside ``index`` are ignored.
+    """
+    grow = index is None
+    index = {} if grow else index
+    cols, indptr = _token_columns(token_lists, index, grow)
     data = np.ones(len(cols), dtype=np.float32)
     matrix = sp.csr_matrix((data, cols, indptr), shape=(len(token_lists), len(index)))
     matrix.sum_duplicates()  # merges repeated tokens into counts, sorts indices
@@ -203,6 +211,13 @@ class Vocabulary:
         matrix, _ = count_matrix(self.tokenizer.tokenize_many(texts), self._index)
         matrix.resize((len(texts), len(self.words)))
         return matrix
+
+    def token_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary words of each text as word ids, in text order (other tokens
+        skipped), flattened, and each text's offsets: text i is ``ids[indptr[i]:indptr[i + 1]]``.
+        The bag of words forgets the order; :meth:`LDA.topic_labels
+        <polytopic.models.lda.LDA.topic_labels>` breaks ties by it."""
+        return _token_columns(self.tokenizer.tokenize_many(texts), self._index, grow=False)
 
     def to_dict(self) -> dict:
         return {"words": list(self.words), "tokenizer": self.tokenizer.to_dict()}

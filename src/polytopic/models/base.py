@@ -265,6 +265,11 @@ class TopicModel(ABC):
         -------
         ndarray, shape (n_items with the view, n_topics), rows sum to 1, in corpus order.
         """
+        return self._transform(self._input_view(documents, language, images, embeddings))
+
+    def _input_view(self, documents, language: str | None, images: bool, embeddings) -> View:
+        """The view of ``documents`` that :meth:`transform` reads, with the inputs the
+        model needs (bag of words over its vocabulary, vectors)."""
         view_name = self._transform_view(language, images)
         corpus = as_corpus(documents, None if images else view_name)
         view = self._build_view(corpus, view_name)
@@ -276,7 +281,7 @@ class TopicModel(ABC):
         if self.reads_vectors or view.is_image:
             dimension = self.embedding_sizes_.get(view_name, self.embedding_sizes_.get(self.language_))
             view.vectors = self._vectors(view, given, dimension)
-        return self._transform(view)
+        return view
 
     @abstractmethod
     def _transform(self, view: View) -> np.ndarray:

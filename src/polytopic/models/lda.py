@@ -74,6 +74,57 @@ def infer_doc_topic(counts: sp.csr_matrix, topic_word: np.ndarray, alpha: np.nda
     return out
 
 
+def top_word_labels(topic_word: np.ndarray, token_ids: np.ndarray, indptr: np.ndarray,
+                    top_n: int = 10) -> np.ndarray:
+    """Label each document with the topic whose top-``top_n`` words cover most of its
+    tokens (Mueller & Dredze 2021, §4), as the authors' code does
+    (``contextualized_topic_models/data/wiki/assign_topics.py`` in
+    aaronmueller/contextualized-topic-models):
+
+    - every token occurrence counts once for every topic whose list holds its word;
+    - a document with no token in any list gets its own label K, "no topic" (the authors
+      write τ + 1, e.g. 101 for τ = 100, and renumber labels by first appearance before
+      training; K keeps the labels contiguous);
+    - ties go to the tied topic hit first in the document, and for one token to the
+      lower topic index: the authors take Python's ``max`` over a dict of counts, which
+      keeps the first key inserted, and topics enter it in that order.
+
+    Parameters
+    ----------
+    topic_word : ndarray, shape (K, V)
+    token_ids : ndarray of int, shape (n_tokens,)
+        Vocabulary ids of the documents' tokens in text order, flattened
+        (:meth:`~polytopic.preprocessing.Vocabulary.token_ids`).
+    indptr : ndarray of int, shape (n_docs + 1,)
+        Document d's tokens are ``token_ids[indptr[d]:indptr[d + 1]]``.
+    top_n : int
+
+    Returns
+    -------
+    ndarray of int, shape (n_docs,), values in [0, K]
+    """
+    n_topics, n_words = topic_word.shape
+    n_docs = len(indptr) - 1
+    top = np.argsort(-topic_word, axis=1, kind="stable")[:, :top_n]
+    lists = sp.csr_matrix((np.ones(top.size), (top.ravel(), np.repeat(np.arange(n_topics), top.shape[1]))),
+                          shape=(n_words, n_topics))
+    lists.sort_indices()
+    hits = lists[token_ids]  # (n_tokens, K): row i lists the topics token i hits, ascending
+    hits.sort_indices()
+    token_doc = np.repeat(np.arange(n_docs), np.diff(indptr))
+    hit_doc = token_doc[np.repeat(np.arange(hits.shape[0]), np.diff(hits.indptr))]
+    # hits run in the authors' insertion order: by token, then by topic index
+    pairs, first, count = np.unique(hit_doc * n_topics + hits.indices, return_index=True, return_counts=True)
+    doc, topic = pairs // n_topics, pairs % n_topics
+    order = np.lexsort((first, -count, doc))  # per document: most hits, then the earliest first hit
+    doc, topic = doc[order], topic[order]
+    best = np.ones(doc.size, dtype=bool)
+    best[1:] = doc[1:] != doc[:-1]
+    labels = np.full(n_docs, n_topics, dtype=np.int64)
+    labels[doc[best]] = topic[best]
+    return labels
+
+
 class LDA(TopicModel):
     """LDA (Blei et al. 2003): collapsed Gibbs sampling in tomotopy.
 
@@ -164,25 +215,18 @@ class LDA(TopicModel):
         return infer_doc_topic(view.counts, self.topic_word_, self.alpha_, self.inference_iterations)
 
     def topic_labels(self, corpus, *, top_n: int = 10) -> np.ndarray:
-        """Most probable topic per document, the supervision of Mueller & Dredze (2021) §4:
-        the topic whose top-``top_n`` word list holds most of the document's tokens.
-
-        Ties (including documents with no token in any list) go to the topic with the
-        higher p(topic | document) from :meth:`transform`.
+        """Each document's topic label, the supervision of Mueller & Dredze (2021) §3.2/§4:
+        the topic whose top-``top_n`` word list holds most of the document's tokens, or
+        ``n_topics`` ("no topic") for a document with no token in any list
+        (:func:`top_word_labels`).
 
         Returns
         -------
-        ndarray of int, shape (n_texts,)
+        ndarray of int, shape (n_texts,), values in [0, n_topics]
         """
         language = self._language(None)
-        vocabulary = self.vocabularies_[language]
-        counts = vocabulary.bag_of_words(as_corpus(corpus, language).texts(language))
-        top = np.argsort(-self.topic_word_, axis=1, kind="stable")[:, :top_n]
-        in_list = np.zeros_like(self.topic_word_)
-        np.put_along_axis(in_list, top, 1.0, axis=1)
-        hits = np.asarray(counts @ in_list.T)  # (n_docs, K) tokens in each topic's list
-        doc_topic = infer_doc_topic(counts, self.topic_word_, self.alpha_, self.inference_iterations)
-        return np.argmax(hits + doc_topic, axis=1)  # doc_topic < 1 only breaks ties
+        texts = as_corpus(corpus, language).texts(language)
+        return top_word_labels(self.topic_word_, *self.vocabularies_[language].token_ids(texts), top_n=top_n)
 
     def _topic_word(self, language: str) -> np.ndarray:
         return self.topic_word_

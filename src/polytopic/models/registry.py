@@ -17,6 +17,8 @@ MODEL_TABLE: dict[str, tuple[str, str, str]] = {
                  "CombinedTM (Bianchi et al. 2021a): bag of words and sentence embedding in."),
     "zeroshot": ("polytopic.models.ctm", "ZeroShotTM",
                  "ZeroShotTM (Bianchi et al. 2021b): sentence embedding in, transfers across languages."),
+    "tcctm": ("polytopic.models.tcctm", "TCCTM",
+              "TCCTM (Mueller & Dredze 2021): CombinedTM plus a topic-classification head (LDA topic labels)."),
     "lda": ("polytopic.models.lda", "LDA", "LDA (Blei et al. 2003): collapsed Gibbs sampling in tomotopy."),
     "clustering": ("polytopic.models.clustering", "ClusteringTopics",
                    "BERTopic-style: embed, reduce, cluster, c-TF-IDF words."),

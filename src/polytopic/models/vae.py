@@ -139,8 +139,17 @@ class InferenceNetwork(nn.Module):
         self.log_variance_norm = norm()
 
     def forward(self, bow: BagOfWordsBatch | None, embedding: torch.Tensor | None):
-        h = self.hidden(self.input(bow, embedding))
-        return self.mean_norm(self.mean(h)), self.log_variance_norm(self.log_variance(h))
+        return self.posterior(self.represent(bow, embedding))
+
+    def represent(self, bow: BagOfWordsBatch | None, embedding: torch.Tensor | None) -> torch.Tensor:
+        """The hidden representation, shape (batch, hidden_sizes[-1]): the last hidden
+        layer's activations after dropout, from which μ and log σ² are read (and TCCTM's
+        topic classifier, Mueller & Dredze 2021 §3.4)."""
+        return self.hidden(self.input(bow, embedding))
+
+    def posterior(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²) of q(θ | x) from the hidden representation, each (batch, K)."""
+        return self.mean_norm(self.mean(hidden)), self.log_variance_norm(self.log_variance(hidden))
 
 
 class LogisticNormalPrior(nn.Module):
@@ -196,9 +205,13 @@ class TopicVAE(nn.Module):
         self.decoder = ProductOfExpertsDecoder(n_topics, vocabulary_size, dropout)
 
     def loss(self, bow: BagOfWordsBatch, embedding: torch.Tensor | None) -> torch.Tensor:
-        """Negated ELBO per document, shape (batch,): KL(q(θ|x) ‖ p(θ)) plus the
-        reconstruction loss −Σ_w n_w log p(w | θ) with one reparameterised sample."""
-        mean, log_variance = self.inference(bow, embedding)  # a network without bag-of-words input ignores it
+        """Negated ELBO per document, shape (batch,) (see :meth:`negated_elbo`)."""
+        # a network without bag-of-words input ignores it
+        return self.negated_elbo(bow, *self.inference(bow, embedding))
+
+    def negated_elbo(self, bow: BagOfWordsBatch, mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+        """KL(q(θ|x) ‖ p(θ)) plus the reconstruction loss −Σ_w n_w log p(w | θ) with one
+        reparameterised sample, per document, shape (batch,), for the posterior (μ, log σ²)."""
         z = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
         log_word = self.decoder(F.softmax(z, dim=1))
         return self.prior.kl(mean, log_variance) - bow.log_likelihood(log_word)
