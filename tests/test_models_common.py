@@ -14,7 +14,8 @@ FAST = {"epochs": 5}
 # ~13 MFLOP per token and step (its own tests check the paper's shapes).
 SMALL = {"topclus": {"epochs": 2, "pretrain_epochs": 1, "encoder_sizes": (64,), "decoder_sizes": (64,),
                      "latent_size": 16},
-         "lda": {"iterations": 50}}
+         "lda": {"iterations": 50},
+         "tcctm": {"label_grid": (5, 10), "label_iterations": 50}}
 
 
 #: Models that learn from their corpus alone (a distillation student needs a fitted teacher
@@ -209,3 +210,32 @@ def test_too_few_documents_for_k(name):
     emb = np.zeros((3, 384)) if MODELS[name].reads_vectors else None
     with pytest.raises(ParameterError, match="3 usable 'en' documents cannot support 4 topics"):
         make(name, n_topics=4, min_df=1, min_count=1).fit(corpus, embeddings=emb)
+
+
+def test_every_model_has_a_report(fitted, english_corpus, tmp_path):
+    """The HTML report reads only the contract and the run's files, so any model has one."""
+    import json
+
+    from polytopic.report_data import gather
+    from polytopic.report_html import render
+    from polytopic.runs import write_run
+
+    model, _ = fitted
+    declared = model.get_params().get("encoder")
+    if model.reads_vectors and declared is not None:  # fitted on MiniLM's vectors: say so, as a run would
+        model.set_params(encoder="all-MiniLM-L6-v2")
+    corpus = tmp_path / "english.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n"
+                              for i, t in zip(english_corpus.ids, english_corpus.texts())), encoding="utf-8")
+    (tmp_path / "run").mkdir()
+    try:
+        write_run(tmp_path / "run", model, corpus=str(corpus), n_documents=len(english_corpus), fit_seconds=1.0)
+    finally:
+        if declared is not None:
+            model.set_params(encoder=declared)
+    report = gather(tmp_path / "run", map_documents=40)
+    assert [t.words["en"] for t in report.topics] == model.topics(top_n=10)
+    assert sum(t.share for t in report.topics) == pytest.approx(1.0, abs=1e-4)
+    assert report.document_map.x.size == 40
+    page = render([report])
+    assert all(" ".join(t.words["en"]) in page for t in report.topics)

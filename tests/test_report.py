@@ -111,8 +111,11 @@ def test_topic_similarity_and_its_nearest_pairs(lda_run, lda_report):
     for topic in lda_report.topics:
         others = [(similarity[topic.index, j], j) for j in range(6) if j != topic.index]
         assert topic.nearest[0] == max(others)[1]
+    # centred on the column means (2/3, 1): rows (1/3, -1), (1/3, 0), (-2/3, 1)
     by_hand = topic_similarity(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]))
-    np.testing.assert_allclose(by_hand[0], [1.0, np.sqrt(0.5), 0.0])
+    np.testing.assert_allclose(by_hand[0], [1.0, 1 / np.sqrt(10), -11 / np.sqrt(130)])
+    shared = np.array([[5.0, 1.0, 0.0], [5.0, 0.0, 1.0]])  # a heavy shared word hides that they differ
+    assert topic_similarity(shared)[0, 1] == pytest.approx(-1.0)
 
 
 def test_the_map_samples_and_lays_out(lda_run):

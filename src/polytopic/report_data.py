@@ -20,7 +20,7 @@ import numpy as np
 
 from polytopic.corpus import Corpus
 from polytopic.datasets import read_corpus
-from polytopic.errors import EncoderError, ModelFileError, ParameterError
+from polytopic.errors import CorpusError, EncoderError, ModelFileError, ParameterError
 from polytopic.evaluation import COHERENCE_TOP_N, ReferenceCache, evaluate_run, reference_path
 from polytopic.models import load_model
 from polytopic.models.views import IMAGE
@@ -121,12 +121,16 @@ def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned:
     corpus = read_corpus(corpus_path, **read_options)
     languages = list(model.languages_)
     notes: list[str] = []
-    theta = {lang: np.asarray(model.transform(corpus, language=lang)) for lang in languages}
-    positions = {lang: corpus.indices(lang) for lang in languages}
+    read = [lang for lang in languages if lang in model.views_]  # an image student has words, reads no text
+    theta = {lang: np.asarray(model.transform(corpus, language=lang)) for lang in read}
+    positions = {lang: corpus.indices(lang) for lang in read}
     if IMAGE in model.views_:
         images = _image_theta(model, corpus, notes)
         if images is not None:
             theta[IMAGE], positions[IMAGE] = images
+    if not theta:
+        raise CorpusError(f"{run_dir}'s model reads only images, and those of {corpus_path} cannot be read: "
+                          "nothing to show the topics of")
     metrics, origin = _metrics(run_dir, run, model, corpus, corpus_path, reference, aligned, IMAGE in theta, seed,
                                cache)
     similarity = topic_similarity(model.topic_word(language=model.language_))
@@ -138,7 +142,7 @@ def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned:
     facts = {"run": str(run_dir), "corpus": str(corpus_path), **({"corpus_moved_from": run.get("corpus")}
                                                                   if reference is not None else {}),
              **{k: run.get(k) for k in ("model", "n_topics", "n_documents", "fit_seconds", "language")},
-             "views": list(model.views_), "options": run.get("options", {}), "read_options": read_options,
+             "views": list(model.views_), "share_of": _share_view(model, theta), "options": run.get("options", {}), "read_options": read_options,
              "versions": run.get("versions", {})}
     return RunReport(name=run_dir.name or str(run_dir), facts=facts, languages=languages, views=list(theta),
                      topics=topics, metrics=metrics, metrics_origin=origin, similarity=similarity,
@@ -146,11 +150,20 @@ def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned:
 
 
 def topic_similarity(topic_word) -> np.ndarray:
-    """Cosine similarity of the topics' word distributions (K, K), 1 on the diagonal:
-    near 1 for two topics that put their weight on the same words."""
+    """Cosine similarity of the topics' word distributions once the part every topic
+    shares is removed (each word's mean over the topics), shape (K, K), 1 on the diagonal:
+    near 1 for two topics that favour the same words more than the others do.
+
+    Raw cosine hides near-duplicates behind the background a decoder spreads over every
+    topic: on 3,000 Debian descriptions every CombinedTM or M3L-Contrast topic had a raw
+    cosine of 0.97–0.99 to its nearest one.
+    """
     matrix = np.asarray(topic_word, dtype=np.float64)
-    unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    return np.clip(unit @ unit.T, -1.0, 1.0)
+    centred = matrix - matrix.mean(axis=0)
+    unit = centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    similarity = np.clip(unit @ unit.T, -1.0, 1.0)
+    np.fill_diagonal(similarity, 1.0)
+    return similarity
 
 
 def similar_pairs(similarity: np.ndarray, n: int) -> list[tuple[int, int, float]]:
@@ -191,7 +204,7 @@ def _metrics(run_dir: Path, run: dict, model, corpus: Corpus, corpus_path: Path,
         metrics = evaluate_run(run_dir, reference=corpus_path, read_options=run.get("read_options"), cache=cache)
         origin = (f"computed by this report (the run has no {METRICS_FILE}; "
                   f"`polytopic evaluate {run_dir}` stores them)")
-    several = len(model.languages_) + images > 1
+    several = sum(lang in model.views_ for lang in model.languages_) + images > 1
     if several and ("alignment" not in metrics or aligned is not None):
         from polytopic.alignment_evaluation import evaluate_aligned
 
@@ -209,8 +222,9 @@ def _topics(model, corpus: Corpus, theta: dict, positions: dict, metrics: dict, 
             run_dir: Path, notes: list[str]) -> list[Topic]:
     primary = model.language_
     words = {lang: model.topics(top_n=COHERENCE_TOP_N, language=lang) for lang in model.languages_}
-    share = theta[primary].mean(axis=0)
-    documents = {lang: _typical_documents(corpus, theta[lang], positions[lang], lang) for lang in model.languages_}
+    share = theta[_share_view(model, theta)].mean(axis=0)
+    documents = {lang: _typical_documents(corpus, theta[lang], positions[lang], lang) for lang in theta
+                 if lang != IMAGE}
     images = (_typical_images(corpus, theta, positions, run_dir, model.n_topics, notes) if IMAGE in model.views_
               else None)
     per_topic = _per_topic_coherence(metrics, primary)
@@ -225,6 +239,12 @@ def _topics(model, corpus: Corpus, theta: dict, positions: dict, metrics: dict, 
                        for lang, measures in per_topic.items()},
             nearest=nearest))
     return topics
+
+
+def _share_view(model, theta: dict) -> str:
+    """The view whose mean θ is each topic's share: the primary language's, else (an
+    image student) the first view read."""
+    return model.language_ if model.language_ in theta else next(iter(theta))
 
 
 def _per_topic_coherence(metrics: dict, primary: str) -> dict[str, dict[str, list]]:

@@ -103,7 +103,8 @@ def similarity_figure(similarity: np.ndarray, labels: list[str]):
     shown = np.array(similarity, dtype=float)
     np.fill_diagonal(shown, np.nan)
     names = [f"{k}: {w}" for k, w in enumerate(labels)]
-    figure = go.Figure(go.Heatmap(z=shown, x=names, y=names, colorscale="Blues", zmin=0, zmax=1,
+    figure = go.Figure(go.Heatmap(z=shown, x=names, y=names, colorscale="RdBu", reversescale=True, zmid=0,
+                                  zmin=-1, zmax=1,
                                   hovertemplate="%{y}<br>%{x}<br>cosine %{z:.3f}<extra></extra>"))
     size = 220 + 14 * shown.shape[0]
     figure.update_layout(height=size, width=size + 120, xaxis={"showticklabels": False},
