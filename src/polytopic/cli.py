@@ -23,6 +23,7 @@ import click
 import numpy as np
 
 from polytopic.cli_evaluate import compare, evaluate
+from polytopic.cli_finetune import finetune
 from polytopic.cli_report import report
 from polytopic.cli_sweep import sweep
 from polytopic.cli_options import (
@@ -263,6 +264,7 @@ main.add_command(evaluate)
 main.add_command(compare)
 main.add_command(sweep)
 main.add_command(report)
+main.add_command(finetune)
 
 
 if __name__ == "__main__":  # pragma: no cover

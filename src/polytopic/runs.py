@@ -46,7 +46,8 @@ TYPICAL_TOP_N = 20
 #: The image view's name (:data:`polytopic.models.views.IMAGE`; importing it would import scipy).
 IMAGE_VIEW = "image"
 #: Libraries whose versions run.json records, beside polytopic's and Python's.
-RECORDED_LIBRARIES = ("numpy", "scipy", "torch", "safetensors", "sentence-transformers", "tomotopy")
+RECORDED_LIBRARIES = ("numpy", "scipy", "torch", "safetensors", "sentence-transformers", "transformers",
+                      "tomotopy")
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
         "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
         "model": model.name, "n_topics": model.n_topics, "options": model._saved_params(),
         "language": model.language_, "languages": list(languages), "n_documents": n_documents,
-        "fit_seconds": round(fit_seconds, 3), "versions": _versions(),
+        "fit_seconds": round(fit_seconds, 3), "versions": library_versions(),
     })
     primary = model.language_
     _write_topics(directory / topics_file(), matrices[primary], model.vocabularies_[primary].words)
@@ -138,7 +139,7 @@ def _write_topics(path: Path, matrix: np.ndarray, words) -> None:
     path.write_text("".join(" ".join(t) + "\n" for t in topics), encoding="utf-8")
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     """polytopic's, Python's and the installed :data:`RECORDED_LIBRARIES`' versions."""
     versions = {"polytopic": __version__, "python": platform.python_version()}
     for library in RECORDED_LIBRARIES:

@@ -1,4 +1,4 @@
-"""LDA topic labels: supervision for topic classification where a corpus has no labels.
+"""Labels to classify: LDA topic labels where a corpus has none, or a label field of it.
 
 Mueller & Dredze (2021, §3.2 and §4) label each document with an LDA topic: they fit LDA
 for 400 iterations with the number of topics τ searched over {10, 20, ..., 250} by NPMI
@@ -14,6 +14,9 @@ default grid, :data:`DEFAULT_GRID`, spans the paper's range in 7 fits; the paper
 grid is ``range(10, 260, 10)`` (25 fits). The authors' selection script
 (``contextualized_topic_models/data/wiki/model_mallet_wiki.py``) scored gensim's default
 top-20 words; the paper reports NPMI on top-10 words, which is what ``top_n`` defaults to.
+
+:func:`field_labels` reads a corpus's own labels instead (a Debian ``section``, the role of
+MLDoc's categories in the paper's document classification, §3.1).
 """
 
 from __future__ import annotations
@@ -152,3 +155,37 @@ def _checked_grid(grid, n_texts: int) -> tuple[int, ...]:
         raise ParameterError(f"the grid of topic numbers holds {bad}: each must be between 2 and the {n_texts} "
                              "texts of the corpus")
     return tuple(sorted({int(k) for k in grid}))
+
+
+def field_labels(corpus: Corpus, field: str, language: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """The class of each text of ``corpus`` in ``language`` from its label ``field``, and
+    the class names (the distinct values as strings, sorted).
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n_texts,)
+        Indices into the names, in corpus order.
+    names : list of str
+
+    Raises
+    ------
+    ParameterError
+        If some documents have no value (None or blank), or a value is a list or mapping.
+    CorpusError
+        If the corpus has no such field.
+    """
+    language = language or corpus.primary_language
+    values = corpus.label(field, language)
+    missing = [i for i, v in enumerate(values) if v is None or isinstance(v, str) and not v.strip()]
+    if missing:
+        item_ids = [corpus.ids[i] for i in corpus.indices(language)]
+        ids = ", ".join(item_ids[i] for i in missing[:5])
+        raise ParameterError(f"label field {field!r} is missing from {len(missing)} of {len(values)} {language!r} "
+                             f"documents (ids {ids}{', ...' if len(missing) > 5 else ''}): give every document a "
+                             "label, or use LDA topic labels instead")
+    compound = next((v for v in values if isinstance(v, (list, tuple, dict))), None)
+    if compound is not None:
+        raise ParameterError(f"label field {field!r} holds {type(compound).__name__}s such as {compound!r}; "
+                             "classification takes one label per document")
+    names, labels = np.unique(np.array([str(v) for v in values]), return_inverse=True)
+    return labels.astype(np.int64), names.tolist()

@@ -38,6 +38,44 @@ def resolve_model_path(model: str) -> str:
     return str(packaged_minilm_path()) if model in _MINILM_ALIASES else model
 
 
+#: Weight files of a transformers model folder, any one of which suffices.
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")
+
+
+def sentence_transformers_modules(path: str | Path) -> list[dict]:
+    """The module list (``modules.json``) of the sentence-transformers folder ``path``,
+    checked: it parses, its first module is a Transformer, and that module's folder holds
+    a transformers ``config.json`` and weights.
+
+    Raises
+    ------
+    EncoderError
+        If ``path`` is not such a folder; the message names what is missing.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise EncoderError(f"{path} is not a directory")
+    listing = root / "modules.json"
+    if not listing.is_file():
+        raise EncoderError(f"{path} is not a sentence-transformers model folder: it has no modules.json (the "
+                           "list of its modules: transformer, pooling, ...)")
+    try:
+        modules = json.loads(listing.read_text(encoding="utf-8"))
+        first_type, first_path = modules[0]["type"], root / modules[0].get("path", "")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+        raise EncoderError(f"{listing} is not a list of sentence-transformers modules ({err!r})") from None
+    if not str(first_type).endswith("Transformer"):
+        raise EncoderError(f"{path}: the first module in modules.json is {first_type}, not a Transformer")
+    config = first_path / "config.json"
+    if not config.is_file():
+        raise EncoderError(f"{path} is incomplete: its transformer module has no {config.relative_to(root)}")
+    if not any((first_path / name).is_file() for name in _WEIGHT_FILES):
+        raise EncoderError(f"{path} is incomplete: its transformer module has no weights "
+                           f"({' or '.join(_WEIGHT_FILES[::2])})")
+    return modules
+
+
 class SentenceTransformerEncoder(Encoder):
     """Any sentence-transformers model: the packaged MiniLM by default.
 
@@ -66,6 +104,9 @@ class SentenceTransformerEncoder(Encoder):
     def model(self):
         from sentence_transformers import SentenceTransformer
 
+        path = Path(self.model_path)
+        if path.is_dir() and not (path / "config.json").is_file():
+            sentence_transformers_modules(path)  # names what is missing; a bare transformers folder gets mean pooling
         try:
             return SentenceTransformer(self.model_path, device=self.device)
         except Exception as err:  # the library raises many types for a missing model
@@ -82,15 +123,20 @@ class SentenceTransformerEncoder(Encoder):
     def window(self) -> int | None:
         """Longest input in word pieces; longer texts are truncated (with a warning)."""
         config = Path(self.model_path) / "sentence_bert_config.json"
-        if config.is_file():
-            return json.loads(config.read_text()).get("max_seq_length")
+        if config.is_file():  # sentence-transformers < 6 wrote the window here; later ones in the tokenizer's config
+            window = json.loads(config.read_text()).get("max_seq_length")
+            if window is not None:
+                return window
         return self.model.max_seq_length
 
     @cached_property
     def dimension(self) -> int:
         pooling = Path(self.model_path) / "1_Pooling" / "config.json"
-        if pooling.is_file():
-            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        if pooling.is_file():  # the key of sentence-transformers < 6, then of 6
+            config = json.loads(pooling.read_text())
+            dimension = config.get("word_embedding_dimension", config.get("embedding_dimension"))
+            if dimension is not None:
+                return int(dimension)
         return int(self.model.get_embedding_dimension())
 
     def _lengths(self, texts):

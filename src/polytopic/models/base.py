@@ -193,7 +193,7 @@ class TopicModel(ABC):
             if self.reads_vectors or view.is_image:
                 view.vectors = self._vectors(view, given.get(name), None)
             views[name] = view
-        with _seeded(self.seed, getattr(self, "device", None)) as (rng, device):
+        with seeded(self.seed, getattr(self, "device", None)) as (rng, device):
             self._fit(views, rng, device)
         self._record(views, languages, names)
         return self
@@ -393,7 +393,7 @@ def _warn_uncovered(encoder, language: str) -> None:
 
 
 @contextlib.contextmanager
-def _seeded(seed: int | None, device: str | None):
+def seeded(seed: int | None, device: str | None):
     """A numpy generator from ``seed``, torch's global generator seeded from it (and
     restored afterwards), and the device resolved (default: CUDA when available)."""
     import torch

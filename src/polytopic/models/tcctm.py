@@ -45,7 +45,7 @@ from polytopic.models.training import BatchSource, TrainingResult
 from polytopic.models.vae import TopicVAE
 from polytopic.models.views import View
 from polytopic.params import Anything, Interval, Optional, Sizes
-from polytopic.topic_labels import DEFAULT_GRID, choose_topics
+from polytopic.topic_labels import DEFAULT_GRID, choose_topics, field_labels
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class TCCTM(CombinedTM):
     def _labels(self, corpus, view: View) -> np.ndarray:
         """The class of each row of ``view``; sets ``label_names_`` and ``label_source_``."""
         if self.label_field is not None:
-            labels, self.label_names_ = field_labels(corpus, self.label_field, view)
+            labels, self.label_names_ = field_labels(corpus, self.label_field, view.name)
             self.label_source_ = {"method": "field", "field": self.label_field}
             return labels
         logger.info("TCCTM labels from LDA: %d LDA fits of %d iterations to choose the number of topics (give "
@@ -249,28 +249,3 @@ class TCCTM(CombinedTM):
         self.label_source_ = state["labels"]["source"]
         super()._restore(state, arrays)  # builds the network with its classifier, then loads it
 
-
-def field_labels(corpus, field: str, view: View) -> tuple[np.ndarray, list[str]]:
-    """The classes of ``view``'s rows from the corpus's label ``field``, and the class
-    names (the distinct values as strings, sorted).
-
-    Raises
-    ------
-    ParameterError
-        If some documents have no value (None or blank), or a value is a list or mapping.
-    CorpusError
-        If the corpus has no such field.
-    """
-    values = corpus.label(field, view.name)
-    missing = [i for i, v in enumerate(values) if v is None or isinstance(v, str) and not v.strip()]
-    if missing:
-        ids = ", ".join(view.item_ids[i] for i in missing[:5])
-        raise ParameterError(f"label field {field!r} is missing from {len(missing)} of {len(values)} {view.name!r} "
-                             f"documents (ids {ids}{', ...' if len(missing) > 5 else ''}): give every document a "
-                             "label, or leave label_field unset for LDA topic labels")
-    compound = next((v for v in values if isinstance(v, (list, tuple, dict))), None)
-    if compound is not None:
-        raise ParameterError(f"label field {field!r} holds {type(compound).__name__}s such as {compound!r}; TCCTM "
-                             "classifies one label per document")
-    names, labels = np.unique(np.array([str(v) for v in values]), return_inverse=True)
-    return labels.astype(np.int64), names.tolist()
