@@ -36,7 +36,8 @@ about 54 s a step of 64 pairs (peak memory 11.5 GB), some 2 h a seed for the def
 
     python benchmarks/bench_finetune.py [--rows none,topic-ft,doc-ft,cpt,cpt-ft,tcctm,zeroshot-e5,zeroshot-e5-pairs]
         [--seeds 0,1,2] [--topics 50] [--train 3000] [--aligned-train 3000] [--aligned-test 1000]
-        [--grid 10,20,50,100,150,200,250] [--lambdas 1] [--ctm-epochs 100] [--ft-epochs N]
+        [--grid 10,20,50,100,150,200,250] [--lambdas 1] [--ctm-epochs 100] [--ft-epochs N] [--ft-seed S]
+        [--pair-items N]
 """
 
 from __future__ import annotations
@@ -68,12 +69,13 @@ class Encoders:
 
     def __init__(self, root: Path, seed: int, args):
         self.root, self.seed, self.args = root, seed, args
+        self.ft_seed = seed if args.ft_seed is None else args.ft_seed
 
     def get(self, name: str, corpus: Corpus, task: str, **options) -> tuple[str, float]:
         """The folder of encoder ``name`` and the seconds its fine-tuning took."""
-        folder = self.root / f"{name}-seed{self.seed}"
+        folder = self.root / f"{name}-seed{self.ft_seed}"
         if not (folder / RECORD_FILE).is_file():
-            finetune(corpus, task, folder, seed=self.seed, epochs=self.args.ft_epochs, progress=False,
+            finetune(corpus, task, folder, seed=self.ft_seed, epochs=self.args.ft_epochs, progress=False,
                      overwrite=True, **options)
         return str(folder), json.loads((folder / RECORD_FILE).read_text())["seconds"]
 
@@ -115,10 +117,11 @@ def transfer_row(row: str, train: Corpus, test: Corpus, encoders: Encoders, args
     seconds: dict[str, float] = {}
     encoder = "multilingual-e5-small"
     if row == "zeroshot-e5-pairs":
-        english = train.texts("en")
+        n = args.pair_items or len(train)
+        english = train.texts("en")[:n]
         paired = Corpus([{"en": en, target: text} for target in TARGETS
-                         for en, text in zip(english, train.texts(target))],
-                        ids=[f"{i}-{target}" for target in TARGETS for i in train.ids])
+                         for en, text in zip(english, train.texts(target)[:n])],
+                        ids=[f"{i}-{target}" for target in TARGETS for i in train.ids[:n]])
         encoder, seconds["finetune"] = encoders.get("e5-pairs", paired, "pairs", base="multilingual-e5-small",
                                                     languages=["en", *TARGETS])
     model = ZeroShotTM(n_topics=args.topics, encoder=encoder, language="en", seed=encoders.seed,
@@ -154,6 +157,10 @@ def main() -> None:
     parser.add_argument("--lambdas", default="1", help="TCCTM label weights: a row tcctm-λ each (λ = 1: tcctm)")
     parser.add_argument("--ctm-epochs", type=int, default=100)
     parser.add_argument("--ft-epochs", type=int, default=None, help="fine-tuning epochs (default: each task's)")
+    parser.add_argument("--ft-seed", type=int, default=None,
+                        help="fine-tune once with this seed for every topic-model seed (default: one per seed)")
+    parser.add_argument("--pair-items", type=int, default=None,
+                        help="training items whose en-de/fr/it pairs fine-tune e5 (default: all --aligned-train)")
     cache = Path(os.environ.get("POLYTOPIC_CACHE_DIR", Path.home() / ".cache" / "polytopic"))
     parser.add_argument("--encoders", default=str(cache / "bench-finetune"), help="where fine-tuned encoders are kept")
     parser.add_argument("--out", default=str(RESULTS / "finetune.json"))
