@@ -106,7 +106,8 @@ def evaluate_run(
         Reference corpus file for coherence (default: the training corpus in run.json).
     labels : str, optional
         Label field of the reference corpus (e.g. ``section``): adds NMI and purity of
-        the documents' argmax topics and of K-means on their topic distributions.
+        the documents' argmax topics, of K-means on their topic distributions and, for a
+        model with its own document representations (TopClus's z^(d)), of K-means on those.
     intrusion : bool
         Add the word-intrusion proxy, with the model's encoder (or the default one).
     cache : ReferenceCache, optional
@@ -177,14 +178,23 @@ def tokenizer_settings(tokenizer) -> dict:
 
 
 def _clustering(model, corpus: Corpus, language: str, field: str) -> dict:
+    """NMI and purity of the documents' argmax topics, of K-means on their topic
+    distributions and, for a model that offers its own document representations
+    (``model.document_representations(corpus, language=...)``, e.g. TopClus's latent z^(d),
+    which the TopClus paper clusters, §4.3), of K-means on those."""
     truth = corpus.label(field, language)
     doc_topic = model.transform(corpus, language=language)
-    n_labels = len(set(map(str, truth)))
-    return {
+    n_clusters = min(len(set(map(str, truth))), len(truth))
+    result = {
         "field": field,
         "argmax_topic": score_clusters(truth, argmax_clusters(doc_topic)).as_dict(),
-        "kmeans_doc_topic": score_clusters(truth, kmeans_clusters(doc_topic, min(n_labels, len(truth)))).as_dict(),
+        "kmeans_doc_topic": score_clusters(truth, kmeans_clusters(doc_topic, n_clusters)).as_dict(),
     }
+    represent = getattr(model, "document_representations", None)
+    if represent is not None:
+        clusters = kmeans_clusters(represent(corpus, language=language), n_clusters)
+        result["kmeans_representation"] = score_clusters(truth, clusters).as_dict()
+    return result
 
 
 def _intrusion(model, topics: list[list[str]]) -> dict:
@@ -216,8 +226,9 @@ def comparison_rows(results: list[dict]) -> list[tuple[str, list]]:
         rows.append((f"coherence {name}", [r["coherence"][name]["mean"] for r in results]))
     rows.append((f"topic diversity (top-{DIVERSITY_TOP_N})", [r["diversity"]["topic_diversity"] for r in results]))
     rows.append(("inverted RBO", [r["diversity"]["inverted_rbo"] for r in results]))
-    if any("clustering" in r for r in results):
-        for key, label in (("argmax_topic", "argmax topic"), ("kmeans_doc_topic", "K-means on doc-topic")):
+    for key, label in (("argmax_topic", "argmax topic"), ("kmeans_doc_topic", "K-means on doc-topic"),
+                       ("kmeans_representation", "K-means on doc representation")):
+        if any(key in r.get("clustering", {}) for r in results):
             for score, shown in (("nmi", "NMI"), ("purity", "purity")):
                 rows.append((f"{label} {shown}", [r.get("clustering", {}).get(key, {}).get(score) for r in results]))
     if any("intrusion_proxy" in r for r in results):

