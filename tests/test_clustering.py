@@ -1,10 +1,12 @@
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
-from polytopic.models.clustering import class_tfidf
+from polytopic.models.clustering import class_tfidf, exclusive_words, put_first, word_cluster_association
 
 
 def test_class_tfidf_matches_hand_computation():
@@ -55,3 +57,54 @@ def test_bad_inputs():
     model = ClusteringTopics(n_topics=2, min_df=1, progress=False).fit(corpus, embeddings=embeddings)
     with pytest.raises(EncoderError, match="dimension"):
         model.transform(corpus, embeddings=np.ones((20, 3)))
+
+
+def test_association_matches_hand_computation():
+    # Six documents, clusters (0, 0, 0, 1, 1, 1). Word a is in documents 0-2, b in 0 and 3,
+    # c in 1-3. a|0: p(a,0) = 1/2 = 2·p(a)p(0) -> NPMI ln 2 / ln 2 = 1, times 3 documents;
+    # b|0: p(b,0) = p(b)p(0) -> 0; c|0: p(c,0) = 1/3, p(c)p(0) = 1/4 -> ln(4/3) / ln 3,
+    # times 2. Cluster 1 has no positive association: a uniform row.
+    counts = sp.csr_matrix([[1, 1, 0], [2, 0, 1], [1, 0, 1], [0, 1, 3], [0, 0, 0], [0, 0, 0]], dtype=float)
+    weights = word_cluster_association(counts, np.array([0, 0, 0, 1, 1, 1]), 2)
+    row = np.array([3.0, 0.0, 2 * np.log(4 / 3) / np.log(3)])
+    np.testing.assert_allclose(weights, [row / row.sum(), [1 / 3] * 3])
+
+
+def test_exclusive_words_is_the_best_assignment():
+    # Greedy by weight would give word 0 to topic 0 (0.9 > 0.8) and leave topic 1 a poor
+    # word; the log-relative objective gives topic 0 its near-equal second word instead.
+    weights = np.array([[0.9, 0.85, 0.01, 0.01],
+                        [0.8, 0.02, 0.02, 0.01]])
+    chosen = exclusive_words(weights, 1)
+    np.testing.assert_array_equal(chosen, [[False, True, False, False], [True, False, False, False]])
+    rng = np.random.default_rng(0)
+    weights = rng.random((3, 7))
+    chosen = exclusive_words(weights, 2)
+    assert (chosen.sum(1) == 2).all() and chosen.sum(0).max() == 1
+    relative = np.log(weights / weights.max(1, keepdims=True))
+    best = max(sum(relative[k, w] for k, pair in enumerate(split) for w in pair)
+               for split in itertools.product(itertools.combinations(range(7), 2), repeat=3)
+               if len({w for pair in split for w in pair}) == 6)
+    assert relative[chosen].sum() == pytest.approx(best)
+    with pytest.raises(ParameterError, match="needs 9 words"):
+        exclusive_words(weights, 3)
+
+
+def test_put_first_keeps_both_orders():
+    weights = np.array([[0.5, 0.3, 0.15, 0.05]])
+    chosen = np.array([[False, False, True, True]])
+    ranked = put_first(weights, chosen)
+    assert list(np.argsort(-ranked[0])) == [2, 3, 0, 1]
+    np.testing.assert_allclose(ranked.sum(1), 1.0)
+
+
+def test_exclusive_topics_share_no_first_words(english_corpus, minilm_embeddings, tmp_path):
+    model = ClusteringTopics(n_topics=8, word_weights="association", exclusive_words=10,
+                             progress=False).fit(english_corpus, embeddings=minilm_embeddings)
+    first = [w for t in model.topics(top_n=10) for w in t]
+    assert len(first) == len(set(first)) == 80
+    loaded = ClusteringTopics.load(model.save(tmp_path / "m"))
+    assert loaded.topics(top_n=12) == model.topics(top_n=12)
+    with pytest.raises(ParameterError, match="exclusive_words"):
+        ClusteringTopics(n_topics=8, exclusive_words=1000, progress=False).fit(english_corpus,
+                                                                              embeddings=minilm_embeddings)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from polytopic import load_model
+from polytopic.models import ClusteringTopics
 from polytopic.datasets import read_jsonl
 
 from conftest import DATA
@@ -40,3 +41,13 @@ def test_format_2_baselines_load_and_transform_alike(name, corpus):
     embeddings = np.load(old / "embeddings.npy") if model.reads_vectors else None
     np.testing.assert_allclose(model.transform(corpus, embeddings=embeddings), np.load(old / f"{name}-transform.npy"),
                                atol=1e-9)
+
+
+def test_parameters_added_later_keep_what_the_file_was_fitted_with():
+    """A clustering model saved before ``word_weights`` existed was fitted with c-TF-IDF
+    (and with the PCA reduction it recorded): a refit from its loaded parameters must use
+    them, not the new defaults."""
+    model = load_model(DATA / "format2" / "clustering")
+    assert model.get_params()["word_weights"] == "ctfidf" and model.get_params()["exclusive_words"] == 0
+    assert model.get_params()["reduction"] == "pca"
+    assert ClusteringTopics().get_params()["word_weights"] == "association"

@@ -1,18 +1,38 @@
 """BERTopic-style topics (Grootendorst 2022): document embeddings → dimension reduction
-→ clustering → class-based TF-IDF topic words, on scikit-learn (and umap-learn when
+→ clustering → topic words weighted per cluster, on scikit-learn (and umap-learn when
 installed), not on BERTopic itself.
 
 Stages and defaults:
 
-- reduction: ``"pca"`` (default; deterministic and fast), ``"umap"`` (BERTopic's
-  default, 5 components, 15 neighbours, min_dist 0; needs ``pip install umap-learn``,
-  whose import alone compiles for ~30 s) or ``"none"``.
+- reduction: ``"none"`` (default: K-means on the unit-length embeddings themselves),
+  ``"umap"`` (BERTopic's default, 5 components, 15 neighbours, min_dist 0; needs
+  ``pip install umap-learn``, whose import alone compiles for ~30 s) or ``"pca"``.
+  On 20,000 Debian descriptions at K = 50 (MiniLM, three seeds, c-TF-IDF words) the
+  clusters of the full 384-d vectors gave NPMI 0.131 ± 0.003, UMAP's 0.126 ± 0.007 and
+  PCA(5)'s 0.051 ± 0.009, at top-25 diversity 0.66, 0.68 and 0.49; on 3,000 at K = 20,
+  0.080, 0.079 and 0.052. Five principal components keep too little of the embedding to
+  separate the themes, and UMAP gains nothing here for a compiled dependency and a
+  reducer that cannot be saved without pickle.
 - clustering: ``"kmeans"`` (default; exactly ``n_topics`` clusters) or ``"hdbscan"``
   (scikit-learn's; its clusters are merged by agglomerating their centroids down to
   ``n_topics``, and outliers join their nearest cluster, so the contract's K holds).
-- topic words: c-TF-IDF, W_{w,c} = tf_{w,c} · log(1 + A / f_w) with A the average
-  number of words per cluster and f_w the word's frequency over all clusters
-  (Grootendorst 2022, Eq. 1), normalised per topic to sum to 1.
+- topic words: ``word_weights="association"`` (default), the positive NPMI (Bouma 2009)
+  between "the document contains w" and "the document is in cluster c", times the
+  number of cluster-c documents that contain w — how specifically, and how often, w
+  marks the cluster; or ``"ctfidf"``, BERTopic's W_{w,c} = tf_{w,c} · log(1 + A / f_w)
+  with A the average number of words per cluster and f_w the word's frequency over all
+  clusters (Grootendorst 2022, Eq. 1). Rows are normalised to sum to 1. On the same
+  clusters the association's top-10 words scored NPMI 0.167 ± 0.002 against c-TF-IDF's
+  0.131 ± 0.003 (20,000 Debian descriptions, K = 50, three seeds; top-25 diversity 0.69
+  and 0.66) and 0.138 ± 0.012 against 0.080 ± 0.020 (3,000, K = 20; diversity 0.87 and
+  0.81): c-TF-IDF's weak idf lets words frequent everywhere ("library", "package")
+  head many topics.
+- ``exclusive_words=n`` (default 0: off) gives each topic n words no other topic's first
+  n share: the assignment of words to topic slots that maximises the summed log weight
+  of each word relative to its topic's best word (an optimal transport with equal
+  capacities, solved exactly by the Hungarian method; the equal-capacity transport of
+  words to topics is the device of ECRTM, Wu et al. 2023). Those words are ranked first
+  in their topic, in weight order; the other words keep their order below them.
 
 ``transform`` maps a new document's embedding to p(topic | document) ∝
 exp(s · cos(x, c_k)), with c_k the mean embedding of cluster k and one scale s fitted
@@ -61,12 +81,78 @@ def class_tfidf(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1), 1.0 / tf.shape[1])
 
 
+def word_cluster_association(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Positive NPMI (Bouma 2009) between a word's presence in a document and the
+    document's cluster, times the number of the cluster's documents that contain the
+    word, rows normalised to sum to 1.
+
+    Parameters
+    ----------
+    counts : csr_matrix, shape (n_docs, V)
+    labels : ndarray of int, shape (n_docs,), values in [0, n_classes)
+
+    Returns
+    -------
+    ndarray, shape (n_classes, V)
+    """
+    n_docs = labels.size
+    present = (counts > 0).astype(np.float64)
+    member = sp.csr_matrix((np.ones(n_docs), (labels, np.arange(n_docs))), shape=(n_classes, n_docs))
+    joint = np.asarray((member @ present).todense())  # documents of cluster c containing w
+    p_word = np.asarray(present.sum(0)).ravel() / n_docs
+    p_cluster = np.bincount(labels, minlength=n_classes)[:, None] / n_docs
+    p_joint = np.maximum(joint / n_docs, 1e-300)
+    npmi = np.log(p_joint / np.maximum(p_cluster * p_word, 1e-300)) / -np.log(p_joint)
+    weights = np.where(joint > 0, np.maximum(npmi, 0.0), 0.0) * joint
+    totals = weights.sum(1, keepdims=True)
+    return np.where(totals > 0, weights / np.where(totals > 0, totals, 1), 1.0 / weights.shape[1])
+
+
+def exclusive_words(weights: np.ndarray, n_words: int) -> np.ndarray:
+    """Give each topic ``n_words`` words that no other topic gets, maximising the sum
+    over topics and their words of log(weight / the topic's largest weight).
+
+    The topics' slots (each topic repeated ``n_words`` times) are matched to the words by
+    the Hungarian method (``scipy.optimize.linear_sum_assignment``). The log makes the
+    objective scale-free per topic (a proportionally fair split): no topic is starved
+    because another's weights are larger. Relative weights are floored at 1e-6.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_topics, V): the words each topic gets.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n_topics, n_vocabulary = weights.shape
+    if n_topics * n_words > n_vocabulary:
+        raise ParameterError(f"exclusive_words={n_words} for {n_topics} topics needs {n_topics * n_words} "
+                             f"words; the vocabulary has {n_vocabulary}")
+    relative = weights / np.maximum(weights.max(1, keepdims=True), 1e-300)
+    gain = np.log(np.maximum(relative, 1e-6))
+    slots, words = linear_sum_assignment(np.repeat(gain, n_words, axis=0), maximize=True)
+    chosen = np.zeros_like(weights, dtype=bool)
+    chosen[slots // n_words, words] = True
+    return chosen
+
+
+def put_first(weights: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """``weights`` with each row's ``chosen`` words ranked above the others, both groups
+    in their own weight order, rows normalised to sum to 1: the others are scaled so
+    that the largest of them is half the smallest chosen weight."""
+    weights = np.where(chosen, np.maximum(weights, 1e-9 * weights.max(1, keepdims=True)), weights)
+    big = np.where(chosen, weights, np.inf).min(1, keepdims=True)
+    rest = np.where(chosen, 0.0, weights)
+    scale = np.where(rest.max(1, keepdims=True) > 0, 0.5 * big / np.maximum(rest.max(1, keepdims=True), 1e-300), 1.0)
+    out = np.where(chosen, weights, rest * np.minimum(scale, 1.0))
+    return out / out.sum(1, keepdims=True)
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 class ClusteringTopics(TopicModel):
-    """BERTopic-style: embed, reduce, cluster (K-means or HDBSCAN), c-TF-IDF words.
+    """BERTopic-style: embed, reduce, cluster (K-means or HDBSCAN), weigh each cluster's words.
 
     Parameters
     ----------
@@ -79,6 +165,10 @@ class ClusteringTopics(TopicModel):
     clustering : {"kmeans", "hdbscan"}
     min_cluster_size : int
         HDBSCAN's smallest cluster (BERTopic: 10).
+    word_weights : {"ctfidf", "association"}
+        How a topic weighs its words (see the module docstring).
+    exclusive_words : int
+        Words per topic that no other topic shares among its first ones (0: off).
     language, vocabulary_size, min_df, seed, progress
         As for every model.
     """
@@ -93,14 +183,16 @@ class ClusteringTopics(TopicModel):
         "n_components": Interval(int, 1),
         "clustering": OneOf(("kmeans", "hdbscan")),
         "min_cluster_size": Interval(int, 2),
+        "word_weights": OneOf(("ctfidf", "association")),
+        "exclusive_words": Interval(int, 0),
         "seed": Optional(Interval(int, 0)),
         "progress": OneOf((True, False)),
     }
 
     def __init__(self, n_topics: int = 10, *, encoder: str | Encoder | None = None, language: str | None = None,
-                 vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, reduction: str = "pca",
+                 vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, reduction: str = "none",
                  n_components: int = 5, clustering: str = "kmeans", min_cluster_size: int = 10,
-                 seed: int | None = 0, progress: bool = True):
+                 word_weights: str = "association", exclusive_words: int = 0, seed: int | None = 0, progress: bool = True):
         self.n_topics = n_topics
         self.encoder = encoder
         self.language = language
@@ -110,6 +202,8 @@ class ClusteringTopics(TopicModel):
         self.n_components = n_components
         self.clustering = clustering
         self.min_cluster_size = min_cluster_size
+        self.word_weights = word_weights
+        self.exclusive_words = exclusive_words
         self.seed = seed
         self.progress = progress
 
@@ -150,6 +244,13 @@ class ClusteringTopics(TopicModel):
         nearest = np.argmin(((reduced[:, None, :] - topic_centroids[None]) ** 2).sum(-1), axis=1)
         return np.where(labels >= 0, merged[np.searchsorted(found, np.maximum(labels, 0))], nearest)
 
+    def _word_weights(self, counts: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
+        weigh = class_tfidf if self.word_weights == "ctfidf" else word_cluster_association
+        weights = weigh(counts, labels, self.n_topics)
+        if self.exclusive_words:
+            weights = put_first(weights, exclusive_words(weights, self.exclusive_words))
+        return weights
+
     # -- contract ---------------------------------------------------------------------------
     def _fit(self, views: dict[str, View], rng, device) -> None:
         """Cluster the documents' embeddings and describe each cluster by c-TF-IDF over
@@ -160,7 +261,7 @@ class ClusteringTopics(TopicModel):
         sizes = np.bincount(labels, minlength=self.n_topics)
         self.centroids_ = _unit(np.stack([vectors[labels == k].mean(0) if sizes[k] else np.zeros(vectors.shape[1])
                                           for k in range(self.n_topics)]))
-        self.topic_word_ = class_tfidf(data.counts, labels, self.n_topics)
+        self.topic_word_ = self._word_weights(data.counts, labels)
         similarity = vectors @ self.centroids_.T
         result = minimize_scalar(lambda s: -log_softmax(s * similarity, axis=1)[np.arange(len(labels)), labels].mean(),
                                  bounds=(1e-3, 1e3), method="bounded")

@@ -21,8 +21,18 @@ VOCABULARY_FILE = "vocabulary.json"
 ARRAYS_FILE = "model.safetensors"
 
 
+#: Parameters added to a model after files of it were written: model -> {name: the value
+#: that reproduces what those files were fitted with} (the new default may differ).
+ADDED_PARAMETERS: dict[str, dict] = {
+    "clustering": {"word_weights": "ctfidf", "exclusive_words": 0},
+}
+
+
 def upgraded_config(config: dict) -> dict:
-    """Formats 1 and 2 (one language, no views): fill in the view bookkeeping."""
+    """Parameters added since the file was written get the value it was fitted with;
+    formats 1 and 2 (one language, no views) get the view bookkeeping."""
+    added = ADDED_PARAMETERS.get(config.get("model"), {})
+    config = config | {"params": added | config["params"]}
     if config.get("format_version", 0) >= 3:
         return config
     language, state = config["language"], config["state"]
