@@ -72,13 +72,10 @@ def class_tfidf(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np
     -------
     ndarray, shape (n_classes, V)
     """
-    member = sp.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))), shape=(n_classes, labels.size))
-    tf = np.asarray((member @ counts).todense(), dtype=np.float64)  # (n_classes, V)
+    tf = _class_sums(counts, labels, n_classes)
     average_words = tf.sum() / n_classes
     frequency = tf.sum(0)
-    weights = tf * np.log1p(average_words / np.maximum(frequency, 1e-12))
-    totals = weights.sum(1, keepdims=True)
-    return np.where(totals > 0, weights / np.where(totals > 0, totals, 1), 1.0 / tf.shape[1])
+    return _normalised_rows(tf * np.log1p(average_words / np.maximum(frequency, 1e-12)))
 
 
 def word_cluster_association(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -97,13 +94,22 @@ def word_cluster_association(counts: sp.csr_matrix, labels: np.ndarray, n_classe
     """
     n_docs = labels.size
     present = (counts > 0).astype(np.float64)
-    member = sp.csr_matrix((np.ones(n_docs), (labels, np.arange(n_docs))), shape=(n_classes, n_docs))
-    joint = np.asarray((member @ present).todense())  # documents of cluster c containing w
+    joint = _class_sums(present, labels, n_classes)  # documents of cluster c containing w
     p_word = np.asarray(present.sum(0)).ravel() / n_docs
     p_cluster = np.bincount(labels, minlength=n_classes)[:, None] / n_docs
     p_joint = np.maximum(joint / n_docs, 1e-300)
     npmi = np.log(p_joint / np.maximum(p_cluster * p_word, 1e-300)) / -np.log(p_joint)
-    weights = np.where(joint > 0, np.maximum(npmi, 0.0), 0.0) * joint
+    return _normalised_rows(np.where(joint > 0, np.maximum(npmi, 0.0), 0.0) * joint)
+
+
+def _class_sums(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows of ``counts`` summed per class, dense, shape (n_classes, V)."""
+    member = sp.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))), shape=(n_classes, labels.size))
+    return np.asarray((member @ counts).todense(), dtype=np.float64)
+
+
+def _normalised_rows(weights: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to 1; an all-zero row becomes uniform."""
     totals = weights.sum(1, keepdims=True)
     return np.where(totals > 0, weights / np.where(totals > 0, totals, 1), 1.0 / weights.shape[1])
 
