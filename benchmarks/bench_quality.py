@@ -399,7 +399,6 @@ def main() -> int:
     scorer = Scorer(data, heldout, scratch)
 
     settings = {"docs": args.docs, "heldout": args.heldout, "topics": args.topics, "seeds": seeds, "models": models,
-                "options": {m: o for m, o in options.items() if o},
                 "vocabulary": {"size": len(vocabulary), "requested_size": DEFAULT_VOCABULARY_SIZE, "min_df": 2,
                                "stopwords": f"stopwordsiso '{vocabulary.tokenizer.language}' "
                                             f"({len(vocabulary.tokenizer.stopwords)} words)",
@@ -414,10 +413,12 @@ def main() -> int:
         if (old["docs"], old["heldout"], old["topics"]) != (args.docs, args.heldout, args.topics):
             raise SystemExit(f"{out} holds another run (docs, heldout, topics = {old['docs']}, {old['heldout']}, "
                              f"{old['topics']}); give another --out")
+        if (old["vocabulary"], old["encoder"]) != (settings["vocabulary"], settings["encoder"]):
+            raise SystemExit(f"{out} was scored with another vocabulary or encoder ({old['vocabulary']}, "
+                             f"{old['encoder']}); give another --out")
         result["fits"] = previous["fits"]
         settings["seeds"] = sorted(set(old["seeds"]) | set(seeds))
         settings["models"] = list(dict.fromkeys(old["models"] + models))
-        settings["options"] = old.get("options", {}) | settings["options"]
     done = {(row["label"], row["seed"]) for row in result["fits"]}
 
     print(f"{len(corpus)} documents, {len(vocabulary)} words, {embeddings.shape[1]}-d vectors from {encoder.name}"

@@ -79,9 +79,6 @@ class TopicLabelChoice:
                 "n_no_topic": self.n_no_topic}
 
 
-PAPER_ITERATIONS = 400  # Gibbs sweeps of the labelling LDAs (Mueller & Dredze 2021, §4)
-
-
 def choose_topics(corpus: Corpus | Sequence[str], grid: Sequence[int] = DEFAULT_GRID, *,
                   language: str | None = None, top_n: int = 10, seed: int | None = 0, progress: bool = True,
                   **lda_params) -> TopicLabelChoice:
@@ -103,8 +100,7 @@ def choose_topics(corpus: Corpus | Sequence[str], grid: Sequence[int] = DEFAULT_
         The LDAs' progress bars.
     **lda_params
         Other :class:`~polytopic.models.lda.LDA` parameters (``iterations``,
-        ``vocabulary_size``, ``min_df``, ...); its defaults otherwise, except
-        ``iterations``: the paper's 400 (§4), not LDA's default of 1,000.
+        ``vocabulary_size``, ``min_df``, ...); its defaults otherwise.
 
     Returns
     -------
@@ -129,8 +125,7 @@ def choose_topics(corpus: Corpus | Sequence[str], grid: Sequence[int] = DEFAULT_
                 ", ".join(map(str, grid)), language)
     for n_topics in grid:
         started = time.perf_counter()
-        lda = LDA(n_topics, language=language, seed=seed, progress=progress,
-                  iterations=PAPER_ITERATIONS).set_params(**lda_params)
+        lda = LDA(n_topics, language=language, seed=seed, progress=progress).set_params(**lda_params)
         lda.fit(corpus)
         if texts is None:  # every τ has the same vocabulary and tokeniser
             texts = ReferenceTexts(corpus.tokens(language, tokenizer=lda.vocabularies_[language].tokenizer))
