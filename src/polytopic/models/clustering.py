@@ -11,8 +11,7 @@ Stages and defaults:
   clusters of the full 384-d vectors gave NPMI 0.131 ± 0.003, UMAP's 0.126 ± 0.007 and
   PCA(5)'s 0.051 ± 0.009, at top-25 diversity 0.66, 0.68 and 0.49; on 3,000 at K = 20,
   0.080, 0.079 and 0.052. Five principal components keep too little of the embedding to
-  separate the themes, and UMAP gains nothing here for a compiled dependency and a
-  reducer that cannot be saved without pickle.
+  separate the themes, and UMAP gains nothing here for a compiled dependency.
 - clustering: ``"kmeans"`` (default; exactly ``n_topics`` clusters) or ``"hdbscan"``
   (scikit-learn's; its clusters are merged by agglomerating their centroids down to
   ``n_topics``, and outliers join their nearest cluster, so the contract's K holds).
