@@ -258,8 +258,8 @@ class ClusteringTopics(TopicModel):
 
     # -- contract ---------------------------------------------------------------------------
     def _fit(self, views: dict[str, View], rng, device) -> None:
-        """Cluster the documents' embeddings and describe each cluster by c-TF-IDF over
-        the vocabulary."""
+        """Cluster the documents' embeddings and weigh each cluster's vocabulary words
+        (``word_weights``, made exclusive with ``exclusive_words``)."""
         data = self._primary(views)
         vectors = _unit(data.vectors.astype(np.float64))
         labels = self._cluster(self._reduce(vectors))
