@@ -2,7 +2,7 @@
 
 Each model is fitted on the same documents (the first N English Debian descriptions), the
 same 2,000-word vocabulary (polytopic's default: most frequent words, min_df 2,
-stopwordsiso stopwords, polytopic's tokenizer) and the same sentence vectors (polytopic's
+polytopic's default stopwords and tokenizer) and the same sentence vectors (polytopic's
 default encoder, all-MiniLM-L6-v2, from its on-disk cache), once per seed, and scored the
 same way. polytopic models run at their DEFAULT settings (``MODELS[name](n_topics=K,
 seed=seed)``); peers at their libraries' defaults except for K, the vocabulary, the
@@ -19,10 +19,10 @@ vectors and the seed:
   encoder (KeyNMF and S3 embed the vocabulary's words) is polytopic's, wrapped.
 
 Scores per fit (top-10 words for coherence): ``npmi`` (polytopic c_npmi against the
-training documents as the models tokenise them), ``npmi_shared`` (shared/tools/score_npmi.py
-over the raw training texts), the same two against ``--heldout`` later documents,
-``diversity10`` / ``diversity25`` and ``fit_seconds``; see ``settings.scoring`` in the
-output for the exact definitions. The JSON is rewritten after every fit; ``--resume``
+training documents as the models tokenise them; ``npmi25`` the same over the first 25
+words), ``npmi_shared`` (shared/tools/score_npmi.py over the raw training texts), the
+same two against ``--heldout`` later documents, ``diversity10`` / ``diversity25`` and
+``fit_seconds``; see ``settings.scoring`` in the output for the exact definitions. The JSON is rewritten after every fit; ``--resume``
 skips the model x seed rows already in it.
 
     python benchmarks/bench_quality.py --docs 20000 --topics 50 --seeds 0,1,2 \\
@@ -57,7 +57,8 @@ from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 RESULTS = Path(__file__).parent / "results"
 TOP_N = 25  # words kept per topic; coherence reads the first 10
-SCORES = ("npmi", "npmi_shared", "npmi_heldout", "npmi_shared_heldout", "diversity10", "diversity25", "fit_seconds")
+SCORES = ("npmi", "npmi25", "npmi_shared", "npmi_heldout", "npmi_shared_heldout", "diversity10", "diversity25",
+          "fit_seconds")
 TOMOTOPY_ITERATIONS, TOMOTOPY_STEP = 1000, 10
 PACKAGES = ("polytopic", "torch", "numpy", "scikit-learn", "gensim", "contextualized-topic-models", "tomotopy",
             "bertopic", "turftopic", "umap-learn", "sentence-transformers")
@@ -258,15 +259,32 @@ class Scorer:
             scores[f"npmi_shared{suffix}"] = score_npmi(top10, jsonl, self.scratch)
             scores[f"npmi{suffix}_missing_words"] = sum(map(len, result.skipped.values()))
             scores[f"npmi{suffix}_undefined_topics"] = int(np.isnan(result.per_topic).sum())
+        if min(map(len, topics)) >= TOP_N:
+            scores["npmi25"] = coherence(topics, self.references[""][0], "c_npmi", top_n=TOP_N).mean
         for n in (10, 25):
             scores[f"diversity{n}"] = topic_diversity(topics, n) if min(map(len, topics)) >= n else None
         return scores
 
 
+def stopword_list(tokenizer) -> str:
+    """Which list the vocabulary's tokenizer drops, named by its source."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from polytopic.preprocessing import iso_stopwords
+
+    if tokenizer.stopwords == ENGLISH_STOP_WORDS:
+        source = "scikit-learn ENGLISH_STOP_WORDS"
+    elif tokenizer.stopwords == iso_stopwords(tokenizer.language):
+        source = f"stopwordsiso '{tokenizer.language}'"
+    else:
+        source = "a custom list"
+    return f"{source} ({len(tokenizer.stopwords)} words)"
+
+
 def scoring_description(args, vocabulary, settings: dict) -> dict:
     tokenizer = vocabulary.tokenizer
     tokens = (f"polytopic's Tokenizer (the vocabulary's): lowercased, tokens = runs of [^\\W_] (letters and "
-              f"digits), stopwordsiso '{tokenizer.language}' ({len(tokenizer.stopwords)} words) removed, tokens "
+              f"digits), {stopword_list(tokenizer)} removed, tokens "
               f"shorter than {tokenizer.min_length} characters and pure numbers dropped; every word kept, not only "
               "vocabulary words")
     npmi = ("polytopic.metrics.coherence(top10, ReferenceTexts(...), 'c_npmi', top_n=10): NPMI of every pair of a "
@@ -282,6 +300,7 @@ def scoring_description(args, vocabulary, settings: dict) -> dict:
         "top_n_coherence": 10,
         "top_n_words_kept": TOP_N,
         "npmi": f"{npmi}; reference = the {args.docs} training documents, tokenised by {tokens}",
+        "npmi25": "as npmi over each topic's first 25 words (top_n=25); null where a model returned fewer",
         "npmi_shared": f"{shared}; reference = the {args.docs} training texts",
         "npmi_heldout": (f"as npmi, reference = the {args.heldout} held-out documents (dev descriptions "
                          f"{args.docs}..{args.docs + args.heldout - 1}), same tokeniser") if args.heldout else None,
@@ -348,11 +367,11 @@ def table(summary: dict) -> str:
             return "–"
         return f"{stats[key]['mean']:.{digits}f} ± {stats[key]['sd']:.{digits}f}"
 
-    lines = ["| model | NPMI | NPMI (score_npmi) | held-out NPMI | diversity top-10 | top-25 | fit s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | NPMI | NPMI top-25 | NPMI (score_npmi) | held-out NPMI | diversity top-10 | top-25 | fit s |",
+             "|---|---|---|---|---|---|---|---|"]
     for label, stats in summary.items():
         n = next(iter(stats.values()))["n"] if stats else 0
-        lines.append(f"| {label} (n={n}) | {cell(stats, 'npmi')} | {cell(stats, 'npmi_shared')} | "
+        lines.append(f"| {label} (n={n}) | {cell(stats, 'npmi')} | {cell(stats, 'npmi25')} | {cell(stats, 'npmi_shared')} | "
                      f"{cell(stats, 'npmi_heldout')} | {cell(stats, 'diversity10')} | {cell(stats, 'diversity25')} | "
                      f"{cell(stats, 'fit_seconds', 1)} |")
     return "\n".join(lines)
@@ -400,8 +419,7 @@ def main() -> int:
 
     settings = {"docs": args.docs, "heldout": args.heldout, "topics": args.topics, "seeds": seeds, "models": models,
                 "vocabulary": {"size": len(vocabulary), "requested_size": DEFAULT_VOCABULARY_SIZE, "min_df": 2,
-                               "stopwords": f"stopwordsiso '{vocabulary.tokenizer.language}' "
-                                            f"({len(vocabulary.tokenizer.stopwords)} words)",
+                               "stopwords": stopword_list(vocabulary.tokenizer),
                                "min_length": vocabulary.tokenizer.min_length},
                 "encoder": encoder.name, "embedding_dimension": int(embeddings.shape[1]),
                 "data": "first N English descriptions of shared/data/debian/descriptions-dev.jsonl.gz",
@@ -443,7 +461,7 @@ def main() -> int:
             row = {"model": name, "label": label, "seed": seed, "options": options[name],
                    "fit_seconds": round(seconds, 2), **scorer.score(topics),
                    "n_topics": len(topics), "words_per_topic_min": min(map(len, topics)), **extra,
-                   "topics": [" ".join(t[:10]) for t in topics]}
+                   "topics": [" ".join(t) for t in topics]}
             result["fits"].append(row)
             write_atomically(out, result)
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
