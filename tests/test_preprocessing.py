@@ -2,12 +2,28 @@ import numpy as np
 import pytest
 
 from polytopic import CorpusError, ParameterError, Tokenizer, Vocabulary
+from polytopic.preprocessing import iso_stopwords
 
 
 def test_tokenizer_lowercases_splits_unicode_and_drops_stopwords_and_numbers():
     tok = Tokenizer("de")
     assert tok.tokenize("Die Katze schläft auf dem Sofa, 2024 Mal; l'été X11") == [
         "katze", "schläft", "sofa", "été", "x11"]  # "mal" is a German stopword
+
+
+def test_english_default_keeps_topical_words_of_technical_text():
+    # scikit-learn's list for English: stopwordsiso's would drop "web", "server", "test"
+    tok = Tokenizer("en")
+    assert tok.tokenize("The web server and a test shell for the computer") == [
+        "web", "server", "test", "shell", "computer"]
+    assert Tokenizer.from_dict(tok.to_dict()) == tok
+
+
+def test_saved_tokenizer_keeps_the_stopwords_it_was_fitted_with():
+    # an older English model stored stopwordsiso's list; loading must not swap it
+    old = Tokenizer("en", stopwords=iso_stopwords("en"))
+    assert "web" in old.stopwords
+    assert Tokenizer.from_dict(old.to_dict()).tokenize("web server") == ["server"]
 
 
 def test_tokenizer_custom_stopwords_and_min_length():

@@ -32,8 +32,9 @@ def test_the_head_learns_the_lda_topic_labels(lda_labelled, english_corpus, mini
     untrained = TCCTM(epochs=40, label_weight=0.0, **LDA_LABELS, **FAST).fit(english_corpus,
                                                                                embeddings=minilm_embeddings)
     np.testing.assert_array_equal(untrained.training_labels_, model.training_labels_)
-    # measured: 0.67 against a majority class of 0.32 and 0.16 for the head trained with λ = 0
-    assert accuracy(model, english_corpus, minilm_embeddings) > majority + 0.25
+    # measured: 0.53 against a majority class of 0.32 and 0.09 for the head trained with λ = 0
+    # (0.67, 0.32 and 0.16 with stopwordsiso's English list)
+    assert accuracy(model, english_corpus, minilm_embeddings) > majority + 0.15
     assert accuracy(model, english_corpus, minilm_embeddings) > accuracy(untrained, english_corpus,
                                                                          minilm_embeddings) + 0.25
 

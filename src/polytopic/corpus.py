@@ -141,7 +141,7 @@ class Corpus:
         )
 
     def tokenizer(self, language: str | None = None, stopwords=None) -> Tokenizer:
-        """The default tokeniser of ``language`` (its ISO stopword list)."""
+        """The default tokeniser of ``language`` (its :func:`default_stopwords`)."""
         return Tokenizer(language or self.primary_language, stopwords=stopwords)
 
     def tokens(self, language: str | None = None, tokenizer: Tokenizer | None = None) -> list[list[str]]:
