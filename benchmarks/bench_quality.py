@@ -22,12 +22,25 @@ Scores per fit (top-10 words for coherence): ``npmi`` (polytopic c_npmi against 
 training documents as the models tokenise them; ``npmi25`` the same over the first 25
 words), ``npmi_shared`` (shared/tools/score_npmi.py over the raw training texts), the
 same two against ``--heldout`` later documents, ``diversity10`` / ``diversity25`` and
-``fit_seconds``; see ``settings.scoring`` in the output for the exact definitions. The JSON is rewritten after every fit; ``--resume``
-skips the model x seed rows already in it.
+``fit_seconds``; see ``settings.scoring`` in the output for the exact definitions. The
+JSON is rewritten after every fit; ``--resume`` skips the model x seed rows already in
+it. Each row names the ``device`` torch (so polytopic and CTM) fitted on: fit times from
+a GPU and a CPU do not compare.
+
+Fitting on another machine (a GPU with no gensim, encoder package or shared/tools
+there): ``--export-vectors FILE.npy`` writes the N documents' vectors from the encoder's
+cache, with ``FILE.json`` beside it naming the encoder and hashing the texts and
+vocabulary; there ``--vectors FILE.npy --fit-only`` builds the same Data without the
+encoder (refusing other texts or another vocabulary), fits and keeps the topics
+unscored; here ``--score-fits FITS.json ...`` scores those rows against the same
+references and merges them into ``--out`` as ``--resume`` would.
 
     python benchmarks/bench_quality.py --docs 20000 --topics 50 --seeds 0,1,2 \\
         --models lda,combined,zeroshot,clustering,etm,ctm-combined,ctm-zeroshot,tomotopy-lda,bertopic,\\
 turftopic-keynmf,turftopic-gmm,turftopic-s3 [--heldout 5000] [--option etm.epochs=50] [--out PATH] [--resume]
+    python benchmarks/bench_quality.py --docs 20000 --export-vectors .gpu/vectors-20000.npy       # here
+    python3 bench_quality.py --vectors ../.gpu/vectors-20000.npy --fit-only --models ... --out FITS.json  # GPU
+    python benchmarks/bench_quality.py --docs 20000 --heldout 5000 --score-fits FITS.json --out PATH  # here
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import hashlib
 import importlib.metadata
 import io
 import json
@@ -230,6 +244,41 @@ def fit(name: str, data: Data, k: int, seed: int, options: dict):
     return PEERS[name](data, k, seed, options)
 
 
+def device_name() -> str:
+    """The device torch picks (polytopic and CTM fit on CUDA when there is one)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {os.cpu_count()} cores"
+
+
+def sha256(words) -> str:
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+
+
+def export_vectors(path: Path, texts: list[str], vocabulary, embeddings: np.ndarray, encoder: str) -> None:
+    """``embeddings`` as ``path`` (.npy) and, beside it (.json), what they belong to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, embeddings)
+    manifest = {"encoder": encoder, "docs": len(texts), "shape": list(embeddings.shape), "texts_sha256": sha256(texts),
+                "vocabulary_sha256": sha256(vocabulary.words)}
+    path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def load_vectors(path: Path, texts: list[str], vocabulary) -> tuple[np.ndarray, str]:
+    """The vectors ``export_vectors`` wrote and their encoder's name, refused unless these
+    very texts and this very vocabulary (the one built here) were exported with them."""
+    manifest = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    embeddings = np.load(path)
+    if manifest["texts_sha256"] != sha256(texts) or embeddings.shape[0] != len(texts):
+        raise SystemExit(f"{path} holds the vectors of other texts ({manifest['docs']} documents)")
+    if manifest["vocabulary_sha256"] != sha256(vocabulary.words):
+        raise SystemExit(f"the vocabulary built here (sha256 {sha256(vocabulary.words)}) is not the one {path} was "
+                         f"exported with ({manifest['vocabulary_sha256']})")
+    return embeddings, manifest["encoder"]
+
+
 # -- scoring ----------------------------------------------------------------------------------
 class Scorer:
     """The training (and held-out) references, built once; scores one fit's topics."""
@@ -344,7 +393,37 @@ def versions() -> dict:
             found[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             found[package] = None
+    if found["polytopic"] is None:  # run from a source tree (PYTHONPATH=src), as on a GPU machine
+        from polytopic.version import __version__
+
+        found["polytopic"] = __version__
     return found
+
+
+def fit_row(name: str, label: str, seed: int, options: dict, device: str, fitted) -> dict:
+    """One fit's row, unscored: ``fitted`` is what ``fit`` returns."""
+    seconds, topics, extra = fitted
+    return {"model": name, "label": label, "seed": seed, "options": options, "fit_seconds": round(seconds, 2),
+            "device": device, "n_topics": len(topics), "words_per_topic_min": min(map(len, topics)), **extra,
+            "topics": [" ".join(t) for t in topics]}
+
+
+def scored(row: dict, scorer: Scorer) -> dict:
+    """``row`` with the scores of its topics, put after its fit time and device."""
+    at = list(row).index("device") + 1
+    items = list(row.items())
+    return dict(items[:at] + list(scorer.score([t.split() for t in row["topics"]]).items()) + items[at:])
+
+
+def check_same_run(old: dict, settings: dict, path: Path, heldout: bool = True) -> None:
+    """Refuse to merge ``path`` (whose settings are ``old``) into a run with ``settings``."""
+    keys = ("docs", "heldout", "topics") if heldout else ("docs", "topics")
+    if any(old[k] != settings[k] for k in keys):
+        raise SystemExit(f"{path} holds another run ({', '.join(f'{k} {old[k]}' for k in keys)}); give another --out")
+    if ((old["vocabulary"], old["encoder"]) != (settings["vocabulary"], settings["encoder"])
+            or old.get("vocabulary_sha256", settings["vocabulary_sha256"]) != settings["vocabulary_sha256"]):
+        raise SystemExit(f"{path} was made with another vocabulary or encoder ({old['vocabulary']}, "
+                         f"{old['encoder']}); give another --out")
 
 
 def summarise(fits: list[dict]) -> dict:
@@ -390,57 +469,103 @@ def main() -> int:
                              "a constructor argument (tomotopy-lda also: iterations, workers); repeatable")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--resume", action="store_true", help="keep the fits in --out, skip their model x seed")
+    parser.add_argument("--export-vectors", type=Path, metavar="FILE.npy",
+                        help="write the documents' vectors (and FILE.json: encoder, texts' and vocabulary's hashes) "
+                             "and stop")
+    parser.add_argument("--vectors", type=Path, metavar="FILE.npy",
+                        help="the documents' vectors from --export-vectors instead of the encoder (not with turftopic)")
+    parser.add_argument("--fit-only", action="store_true",
+                        help="fit and keep the topics unscored (no gensim, no shared/tools); see --score-fits")
+    parser.add_argument("--score-fits", type=Path, nargs="+", metavar="FITS.json",
+                        help="score the rows of these --fit-only outputs and merge them into --out; fits nothing")
+    parser.add_argument("--device-note", default="", help="appended to each row's device (e.g. '3 fits at once')")
     args = parser.parse_args()
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODEL_TABLE and m not in PEERS]
     if unknown:
         parser.error(f"unknown models {unknown}; polytopic: {sorted(MODEL_TABLE)}, peers: {sorted(PEERS)}")
+    if args.vectors and any(m.startswith("turftopic-") for m in models) and not args.score_fits:
+        parser.error("turftopic models embed the vocabulary's words: they need the encoder, not --vectors")
+    if args.fit_only and args.score_fits:
+        parser.error("--fit-only and --score-fits exclude each other")
     seeds = [int(s) for s in args.seeds.split(",")]
     options = parse_options(args.option, models)
-    out = args.out or RESULTS / f"quality-{args.docs}docs-K{args.topics}.json"
+    fits_in = [json.loads(path.read_text(encoding="utf-8")) for path in args.score_fits or []]
+    if fits_in:  # the models and seeds are the fit files'
+        models = list(dict.fromkeys(m for fits in fits_in for m in fits["settings"]["models"]))
+        seeds = sorted({s for fits in fits_in for s in fits["settings"]["seeds"]})
+    out = args.out or RESULTS / f"quality-{args.docs}docs-K{args.topics}{'-fits' if args.fit_only else ''}.json"
     logging.getLogger("polytopic.metrics").setLevel(logging.ERROR)  # missing/undefined words are counted instead
 
     corpus = debian_english(args.docs)
     heldout = None
-    if args.heldout:
+    if args.heldout and not args.fit_only:
         heldout = debian_english(args.docs + args.heldout).subset(np.arange(args.docs, args.docs + args.heldout))
         if len(heldout) < args.heldout:
             raise SystemExit(f"only {len(heldout)} held-out descriptions after the first {args.docs}")
     vocabulary = corpus.vocabulary("en")
-    encoder = get_encoder(progress=False)
-    embeddings = encoder.encode(corpus.texts("en"))  # from the cache after a first run
-    if any(m.startswith("turftopic-") for m in models):
-        encoder.encode(list(vocabulary.words))  # KeyNMF and S3 embed the words: cached outside the fits
+    encoder = None
+    if args.vectors:
+        embeddings, encoder_name = load_vectors(args.vectors, corpus.texts("en"), vocabulary)
+    else:
+        encoder = get_encoder(progress=False)
+        encoder_name = encoder.name
+        embeddings = encoder.encode(corpus.texts("en"))  # from the cache after a first run
+        if any(m.startswith("turftopic-") for m in models):
+            encoder.encode(list(vocabulary.words))  # KeyNMF and S3 embed the words: cached outside the fits
+    if args.export_vectors:
+        export_vectors(args.export_vectors, corpus.texts("en"), vocabulary, embeddings, encoder_name)
+        print(f"{args.export_vectors}: {embeddings.shape} from {encoder_name}, vocabulary sha256 "
+              f"{sha256(vocabulary.words)}")
+        return 0
     data = Data(corpus, vocabulary, embeddings, encoder)
-    scratch = Path(tempfile.mkdtemp(prefix="bench_quality-"))  # the reference files score_npmi.py reads
-    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    scorer = Scorer(data, heldout, scratch)
+    scorer = None
+    if not args.fit_only:
+        scratch = Path(tempfile.mkdtemp(prefix="bench_quality-"))  # the reference files score_npmi.py reads
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        scorer = Scorer(data, heldout, scratch)
 
-    settings = {"docs": args.docs, "heldout": args.heldout, "topics": args.topics, "seeds": seeds, "models": models,
+    settings = {"docs": args.docs, "heldout": 0 if args.fit_only else args.heldout, "topics": args.topics,
+                "seeds": seeds, "models": models,
                 "vocabulary": {"size": len(vocabulary), "requested_size": DEFAULT_VOCABULARY_SIZE, "min_df": 2,
                                "stopwords": stopword_list(vocabulary.tokenizer),
                                "min_length": vocabulary.tokenizer.min_length},
-                "encoder": encoder.name, "embedding_dimension": int(embeddings.shape[1]),
+                "vocabulary_sha256": sha256(vocabulary.words),
+                "encoder": encoder_name, "embedding_dimension": int(embeddings.shape[1]),
                 "data": "first N English descriptions of shared/data/debian/descriptions-dev.jsonl.gz",
-                "scoring": scoring_description(args, vocabulary, scorer.settings)}
+                "scoring": "none (--fit-only): score with --score-fits" if args.fit_only
+                else scoring_description(args, vocabulary, scorer.settings)}
     result = {"settings": settings, "versions": versions(), "fits": [], "failures": []}
-    if args.resume and out.is_file():
+    if (args.resume or fits_in) and out.is_file():
         previous = json.loads(out.read_text(encoding="utf-8"))
-        old = previous["settings"]
-        if (old["docs"], old["heldout"], old["topics"]) != (args.docs, args.heldout, args.topics):
-            raise SystemExit(f"{out} holds another run (docs, heldout, topics = {old['docs']}, {old['heldout']}, "
-                             f"{old['topics']}); give another --out")
-        if (old["vocabulary"], old["encoder"]) != (settings["vocabulary"], settings["encoder"]):
-            raise SystemExit(f"{out} was scored with another vocabulary or encoder ({old['vocabulary']}, "
-                             f"{old['encoder']}); give another --out")
+        check_same_run(previous["settings"], settings, out)
         result["fits"] = previous["fits"]
-        settings["seeds"] = sorted(set(old["seeds"]) | set(seeds))
-        settings["models"] = list(dict.fromkeys(old["models"] + models))
+        result["failures"] = previous.get("failures", []) if fits_in else []
+        result["fitted_with"] = previous.get("fitted_with", {})
+        settings["seeds"] = sorted(set(previous["settings"]["seeds"]) | set(seeds))
+        settings["models"] = list(dict.fromkeys(previous["settings"]["models"] + models))
     done = {(row["label"], row["seed"]) for row in result["fits"]}
 
-    print(f"{len(corpus)} documents, {len(vocabulary)} words, {embeddings.shape[1]}-d vectors from {encoder.name}"
+    print(f"{len(corpus)} documents, {len(vocabulary)} words, {embeddings.shape[1]}-d vectors from {encoder_name}"
           + (f", {len(heldout)} held out" if heldout is not None else ""), flush=True)
+    if fits_in:
+        for path, fits in zip(args.score_fits, fits_in):
+            check_same_run(fits["settings"], settings, path, heldout=False)
+            result.setdefault("fitted_with", {})[path.name] = fits["versions"]
+            new = [row for row in fits["fits"] if (row["label"], row["seed"]) not in done]
+            result["failures"] += [f for f in fits["failures"] if (f["label"], f["seed"]) not in done]
+            for row in new:
+                result["fits"].append(scored(row, scorer))
+                done.add((row["label"], row["seed"]))
+                write_atomically(out, result)
+            print(f"{path}: {len(new)} fits scored, {len(fits['fits']) - len(new)} already in {out}", flush=True)
+        write_atomically(out, result)
+        print(f"\n{out}\n")
+        print(table(result["summary"]))
+        return 0
+
+    device = device_name() + (f" ({args.device_note})" if args.device_note else "")
     missing = {}
     for name in models:
         label = label_of(name, options[name])
@@ -448,7 +573,8 @@ def main() -> int:
             if (label, seed) in done:
                 continue
             try:
-                seconds, topics, extra = fit(name, data, args.topics, seed, options[name])
+                row = fit_row(name, label, seed, options[name], device,
+                              fit(name, data, args.topics, seed, options[name]))
             except ImportError as err:
                 missing[name] = str(err)
                 print(f"{label}: skipped, its library is not installed ({err})", file=sys.stderr, flush=True)
@@ -458,10 +584,8 @@ def main() -> int:
                 result["failures"].append({"label": label, "seed": seed, "error": f"{type(err).__name__}: {err}"})
                 print(f"{label} seed {seed}: FAILED ({type(err).__name__}: {err})", file=sys.stderr, flush=True)
                 continue
-            row = {"model": name, "label": label, "seed": seed, "options": options[name],
-                   "fit_seconds": round(seconds, 2), **scorer.score(topics),
-                   "n_topics": len(topics), "words_per_topic_min": min(map(len, topics)), **extra,
-                   "topics": [" ".join(t) for t in topics]}
+            if scorer is not None:
+                row = scored(row, scorer)
             result["fits"].append(row)
             write_atomically(out, result)
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
