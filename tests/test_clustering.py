@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
-from polytopic.models.clustering import class_tfidf, exclusive_words, put_first, word_cluster_association
+from polytopic.models.clustering import class_tfidf, exclusive_words, put_first, top_words, word_cluster_association
 
 
 def test_class_tfidf_matches_hand_computation():
@@ -98,13 +98,45 @@ def test_put_first_keeps_both_orders():
     np.testing.assert_allclose(ranked.sum(1), 1.0)
 
 
+def test_exclusive_words_gives_only_available_words():
+    weights = np.array([[0.9, 0.85, 0.3, 0.01],
+                        [0.8, 0.02, 0.5, 0.01]])
+    chosen = exclusive_words(weights, 1, available=np.array([False, True, True, True]))
+    np.testing.assert_array_equal(chosen, [[False, True, False, False], [False, False, True, False]])
+    with pytest.raises(ParameterError, match="needs 4 words; 3 are free"):
+        exclusive_words(weights, 2, available=np.array([False, True, True, True]))
+
+
+def test_top_words_marks_each_rows_largest():
+    np.testing.assert_array_equal(top_words(np.array([[0.1, 0.5, 0.5, 0.2]]), 2), [[False, True, True, False]])
+
+
 def test_exclusive_topics_share_no_first_words(english_corpus, minilm_embeddings, tmp_path):
-    model = ClusteringTopics(n_topics=8, word_weights="association", exclusive_words=10,
+    model = ClusteringTopics(n_topics=8, word_weights="association", shared_words=0, exclusive_words=10,
                              progress=False).fit(english_corpus, embeddings=minilm_embeddings)
     first = [w for t in model.topics(top_n=10) for w in t]
     assert len(first) == len(set(first)) == 80
     loaded = ClusteringTopics.load(model.save(tmp_path / "m"))
     assert loaded.topics(top_n=12) == model.topics(top_n=12)
-    with pytest.raises(ParameterError, match="exclusive_words"):
-        ClusteringTopics(n_topics=8, exclusive_words=1000, progress=False).fit(english_corpus,
+
+
+def test_default_lists_are_a_shared_head_and_an_exclusive_tail(english_corpus, minilm_embeddings):
+    model = ClusteringTopics(n_topics=8, progress=False).fit(english_corpus, embeddings=minilm_embeddings)
+    plain = ClusteringTopics(n_topics=8, exclusive_words=0, progress=False).fit(english_corpus,
                                                                               embeddings=minilm_embeddings)
+    topics = model.topics(top_n=25)
+    assert model.topics(top_n=8) == plain.topics(top_n=8)  # the head: plain weight order
+    heads = {w for t in topics for w in t[:8]}
+    tails = [w for t in topics for w in t[8:]]
+    assert len(tails) == len(set(tails)) == 8 * 17 and not heads & set(tails)
+    # the head is shared where topics overlap: these 400 documents do overlap
+    assert len(heads) < 64
+
+
+def test_exclusive_tail_shrinks_to_the_words_left(english_corpus, minilm_embeddings, caplog):
+    with caplog.at_level("INFO", logger="polytopic.models.clustering"):
+        model = ClusteringTopics(n_topics=8, exclusive_words=1000, progress=False).fit(english_corpus,
+                                                                                        embeddings=minilm_embeddings)
+    assert "each topic gets" in caplog.text
+    tail = [w for t in model.topics(top_n=30) for w in t[8:]]
+    assert len(tail) == len(set(tail))

@@ -21,7 +21,7 @@ MODEL_TABLE: dict[str, tuple[str, str, str]] = {
               "TCCTM (Mueller & Dredze 2021): CombinedTM plus a topic-classification head (LDA topic labels)."),
     "lda": ("polytopic.models.lda", "LDA", "LDA (Blei et al. 2003): collapsed Gibbs sampling in tomotopy."),
     "clustering": ("polytopic.models.clustering", "ClusteringTopics",
-                   "BERTopic-style: embed, cluster, weigh each cluster's words (NPMI association or c-TF-IDF)."),
+                   "BERTopic-style: embed, cluster; each topic's most associated words, then words only it has."),
     "corex": ("polytopic.models.corex", "CorEx", "CorEx (Gallagher et al. 2017): total-correlation topics."),
     "etm": ("polytopic.models.etm", "ETM", "ETM (Dieng et al. 2020): topic embeddings x word embeddings."),
     "topclus": ("polytopic.models.topclus", "TopClus",
