@@ -490,3 +490,15 @@ def test_pltm_and_per_language_encoders_from_the_command_line(apps_run, tmp_path
     bad = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--encoder", "en=,it=x",
                                     "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "LANGUAGE=NAME pairs" in bad.stderr
+
+
+def test_demo_fits_the_clustering_model_on_the_bundled_corpus(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["-q", "demo", "--topics", "6", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    topics = [line.split() for line in result.stdout.splitlines() if line.strip()]  # warnings go to stderr
+    assert len(topics) == 6 and all(len(t) >= 10 for t in topics)
+    assert "Loading weights" not in result.output  # -q hides transformers' loading bar too
+    assert json.loads((out / "run.json").read_text())["model"] == "clustering"
+    refused = CliRunner().invoke(main, ["-q", "demo", "--epochs", "3", "--out", str(tmp_path / "x")])
+    assert refused.exit_code != 0 and "no option(s) ['epochs']" in refused.output

@@ -27,6 +27,7 @@ from polytopic.cli_finetune import finetune
 from polytopic.cli_report import report
 from polytopic.cli_sweep import sweep
 from polytopic.cli_options import (
+    DEMO_MODEL,
     OUTPUT_FORMATS,
     READ_DEFAULTS,
     _check_output,
@@ -38,6 +39,7 @@ from polytopic.cli_options import (
     _read_kwargs,
     _split_encoders,
     _split_languages,
+    model_choice,
     model_option,
     quiet_option,
 )
@@ -243,9 +245,10 @@ def _doc_topic_text(ids: list[str], doc_topic: np.ndarray, suffix: str) -> str:
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
               help="Run directory to write (replaced if it exists).")
-@model_option
+@model_choice(DEMO_MODEL)
 @click.option("--topics", type=click.IntRange(min=1), default=20, show_default=True, help="Number of topics K.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (model default if unset).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training epochs, for a model that trains (model default if unset).")
 @quiet_option
 def demo(out, model_name, topics, epochs):
     """Fit a model on the bundled demo corpus (2,000 Debian package descriptions) and

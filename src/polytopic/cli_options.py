@@ -191,5 +191,12 @@ def _model_help() -> str:
     return "Models:\n\n\b\n" + "\n".join(lines)
 
 
-model_option = click.option("--model", "model_name", type=click.Choice(sorted(MODEL_TABLE)), default="combined",
-                            show_default=True, help="Topic model (listed in `polytopic fit --help`).")
+def model_choice(default: str):
+    """The ``--model`` option with ``default`` as its default."""
+    return click.option("--model", "model_name", type=click.Choice(sorted(MODEL_TABLE)), default=default,
+                        show_default=True, help="Topic model (listed in `polytopic fit --help`).")
+
+
+model_option = model_choice("combined")
+#: The demo's model: the most coherent at diversity >= 0.9 against every peer (issue #14).
+DEMO_MODEL = "clustering"

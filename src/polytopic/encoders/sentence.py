@@ -8,6 +8,8 @@ multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encode
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import logging
 from functools import cached_property
@@ -76,6 +78,22 @@ def sentence_transformers_modules(path: str | Path) -> list[dict]:
     return modules
 
 
+
+@contextlib.contextmanager
+def _loading_bar(shown: bool):
+    """transformers' "Loading weights" progress bar, hidden unless ``shown`` (``-q``,
+    ``progress=False``) and put back as it was afterwards."""
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    if enabled and not shown:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled and not shown:
+            transformers_logging.enable_progress_bar()
+
 class SentenceTransformerEncoder(Encoder):
     """Any sentence-transformers model: the packaged MiniLM by default.
 
@@ -108,7 +126,8 @@ class SentenceTransformerEncoder(Encoder):
         if path.is_dir() and not (path / "config.json").is_file():
             sentence_transformers_modules(path)  # names what is missing; a bare transformers folder gets mean pooling
         try:
-            return SentenceTransformer(self.model_path, device=self.device)
+            with _loading_bar(self.progress):
+                return SentenceTransformer(self.model_path, device=self.device)
         except Exception as err:  # the library raises many types for a missing model
             raise EncoderError(
                 f"cannot load sentence-transformers model {self.name!r} ({err}). Use a local "
