@@ -6,7 +6,8 @@ import scipy.sparse as sp
 
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
-from polytopic.models.clustering import class_tfidf, exclusive_words, put_first, top_words, word_cluster_association
+from polytopic.models.clustering import (class_tfidf, exclusive_words, head_and_tail, put_first, top_words,
+                                         word_cluster_association)
 
 
 def test_class_tfidf_matches_hand_computation():
@@ -109,6 +110,30 @@ def test_exclusive_words_gives_only_available_words():
 
 def test_top_words_marks_each_rows_largest():
     np.testing.assert_array_equal(top_words(np.array([[0.1, 0.5, 0.5, 0.2]]), 2), [[False, True, True, False]])
+    # ties at the cut-off go to the lower index, as topics() ranks them
+    np.testing.assert_array_equal(top_words(np.array([[0.5, 0.2, 0.5, 0.5]]), 2), [[True, False, True, False]])
+
+
+def test_head_and_tail_ranks_head_then_tail_then_rest(caplog):
+    weights = np.array([[1.0, 0.3, 0.45, 0.25, 0.0, 0.0, 0.0],
+                        [0.0, 0.2, 0.0, 0.1, 0.9, 0.5, 0.05]])
+    # heads {0, 2} and {4, 5}; three words are left, so each tail shrinks to one word; the
+    # log-relative assignment gives word 3 to topic 0 and word 1 to topic 1
+    with caplog.at_level("INFO", logger="polytopic.models.clustering"):
+        ranked = head_and_tail(weights, 2, 2)
+    assert "each topic gets 1" in caplog.text
+    assert list(np.argsort(-ranked[0], kind="stable")[:4]) == [0, 2, 3, 1]
+    assert list(np.argsort(-ranked[1], kind="stable")[:5]) == [4, 5, 1, 3, 6]
+    np.testing.assert_allclose(ranked.sum(1), 1.0)
+    assert (ranked >= 0).all()
+
+
+def test_a_tail_takes_no_word_its_topic_does_not_weigh():
+    # the one free word of weight 0 is not put above the weighted ones: the head keeps its order
+    weights = np.array([[1.0, 0.3, 0.45, 0.25, 0.0]])
+    ranked = head_and_tail(weights, 3, 2)
+    assert list(np.argsort(-ranked[0], kind="stable")) == [0, 2, 1, 3, 4]
+    assert ranked[0, 4] == 0.0
 
 
 def test_exclusive_topics_share_no_first_words(english_corpus, minilm_embeddings, tmp_path):

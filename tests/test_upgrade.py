@@ -6,6 +6,8 @@ The VAEs' expected values are softmax(μ) — θ at the posterior mean — becau
 changed on purpose with per-document noise; LDA and clustering are deterministic.
 """
 
+import json
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,18 @@ def test_parameters_added_later_keep_what_the_file_was_fitted_with():
     assert model.get_params()["word_weights"] == "ctfidf" and model.get_params()["exclusive_words"] == 0
     assert model.get_params()["reduction"] == "pca"
     assert ClusteringTopics().get_params()["word_weights"] == "association"
+
+
+def test_clustering_saved_before_shared_words_keeps_every_word_exclusive(english_corpus, minilm_embeddings, tmp_path):
+    """A file written when ``exclusive_words`` made every listed word exclusive (no
+    ``shared_words`` yet) loads, and refits, with no shared head."""
+    model = ClusteringTopics(n_topics=6, shared_words=0, exclusive_words=5, progress=False).fit(
+        english_corpus, embeddings=minilm_embeddings)
+    path = model.save(tmp_path / "old")
+    config = json.loads((path / "config.json").read_text())
+    del config["params"]["shared_words"]
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = load_model(path)
+    assert loaded.get_params()["shared_words"] == 0 and loaded.topics(top_n=5) == model.topics(top_n=5)
+    refit = ClusteringTopics(**loaded.get_params()).fit(english_corpus, embeddings=minilm_embeddings)
+    assert refit.topics(top_n=10) == model.topics(top_n=10)

@@ -198,5 +198,5 @@ def model_choice(default: str):
 
 
 model_option = model_choice("combined")
-#: The demo's model: the most coherent at diversity >= 0.9 against every peer (issue #14).
+#: The demo's model: more coherent than every peer at top-25 diversity >= 0.9 (issue #14).
 DEMO_MODEL = "clustering"

@@ -8,10 +8,11 @@ multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encode
 
 from __future__ import annotations
 
-import contextlib
 
+import contextlib
 import json
 import logging
+import threading
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -79,20 +80,33 @@ def sentence_transformers_modules(path: str | Path) -> list[dict]:
 
 
 
+_BAR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _loading_bar(shown: bool):
     """transformers' "Loading weights" progress bar, hidden unless ``shown`` (``-q``,
-    ``progress=False``) and put back as it was afterwards."""
+    ``progress=False``). transformers' switch is global and turns huggingface_hub's bars
+    on and off with it, so both are put back as they were, under a lock."""
+    if shown:
+        yield
+        return
+    import huggingface_hub.utils as hub
     from transformers.utils import logging as transformers_logging
 
-    enabled = transformers_logging.is_progress_bar_enabled()
-    if enabled and not shown:
+    with _BAR_LOCK:
+        transformers_on, hub_off = transformers_logging.is_progress_bar_enabled(), hub.are_progress_bars_disabled()
         transformers_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled and not shown:
-            transformers_logging.enable_progress_bar()
+        try:
+            yield
+        finally:
+            if transformers_on:
+                transformers_logging.enable_progress_bar()
+            if hub_off:
+                hub.disable_progress_bars()
+            elif hub.are_progress_bars_disabled():
+                hub.enable_progress_bars()
+
 
 class SentenceTransformerEncoder(Encoder):
     """Any sentence-transformers model: the packaged MiniLM by default.

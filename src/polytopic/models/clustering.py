@@ -168,13 +168,38 @@ def top_words(weights: np.ndarray, n_words: int) -> np.ndarray:
 def put_first(weights: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """``weights`` with each row's ``chosen`` words ranked above the others, both groups
     in their own weight order, rows normalised to sum to 1: the others are scaled so
-    that the largest of them is half the smallest chosen weight."""
+    that the largest of them is half the smallest chosen weight. A chosen weight of 0 is
+    raised to 1e-9 of the row's largest (so chosen zeros tie among themselves). Applied
+    twice, first with the tail and then with the head, it ranks head > tail > rest."""
     weights = np.where(chosen, np.maximum(weights, 1e-9 * weights.max(1, keepdims=True)), weights)
     big = np.where(chosen, weights, np.inf).min(1, keepdims=True)
     rest = np.where(chosen, 0.0, weights)
     scale = np.where(rest.max(1, keepdims=True) > 0, 0.5 * big / np.maximum(rest.max(1, keepdims=True), 1e-300), 1.0)
     out = np.where(chosen, weights, rest * np.minimum(scale, 1.0))
     return out / out.sum(1, keepdims=True)
+
+
+def head_and_tail(weights: np.ndarray, n_shared: int, n_exclusive: int) -> np.ndarray:
+    """``weights`` re-ranked so that each topic's ``n_shared`` heaviest words come first,
+    then ``n_exclusive`` words that no other topic has among its first ``n_shared +
+    n_exclusive`` (:func:`exclusive_words`, among the words outside every head), then the
+    rest; each group in weight order, rows summing to 1.
+
+    Only words a topic weighs at all join its head or tail, and a uniform row (an empty
+    cluster) gets neither. When fewer than K · ``n_exclusive`` words are left outside
+    the heads, every tail shrinks to what they allow.
+    """
+    n_topics = weights.shape[0]
+    eligible = (weights > 0) & (weights.max(1, keepdims=True) > weights.min(1, keepdims=True))
+    head = top_words(weights, n_shared) & eligible
+    free = ~head.any(0)
+    n_tail = min(n_exclusive, int(free.sum()) // n_topics)
+    if n_tail < n_exclusive:
+        logger.info("exclusive_words=%d for %d topics needs %d words outside the topics' first %d; %d are left, "
+                    "so each topic gets %d", n_exclusive, n_topics, n_exclusive * n_topics, n_shared,
+                    int(free.sum()), n_tail)
+    tail = exclusive_words(weights, n_tail, free) & eligible
+    return put_first(put_first(weights, tail), head)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -199,7 +224,7 @@ class ClusteringTopics(TopicModel):
         How a topic weighs its words (see the module docstring).
     shared_words : int
         Each topic's first words: its most heavily weighted, shared with other topics
-        where they overlap (default 8).
+        where they overlap (default 8; no effect when ``exclusive_words=0``).
     exclusive_words : int
         Words per topic after the shared ones that no other topic has among its first
         ``shared_words + exclusive_words`` (default 17; 0: off).
@@ -284,17 +309,7 @@ class ClusteringTopics(TopicModel):
     def _word_weights(self, counts: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
         weigh = class_tfidf if self.word_weights == "ctfidf" else word_cluster_association
         weights = weigh(counts, labels, self.n_topics)
-        if not self.exclusive_words:
-            return weights
-        head = top_words(weights, self.shared_words)
-        free = ~head.any(0)
-        n_tail = min(self.exclusive_words, int(free.sum()) // self.n_topics)
-        if n_tail < self.exclusive_words:
-            logger.info("exclusive_words=%d for %d topics needs %d words outside the topics' first %d; %d are "
-                        "left, so each topic gets %d", self.exclusive_words, self.n_topics,
-                        self.exclusive_words * self.n_topics, self.shared_words, int(free.sum()), n_tail)
-        weights = put_first(weights, exclusive_words(weights, n_tail, free))
-        return put_first(weights, head) if self.shared_words else weights
+        return head_and_tail(weights, self.shared_words, self.exclusive_words) if self.exclusive_words else weights
 
     # -- contract ---------------------------------------------------------------------------
     def _fit(self, views: dict[str, View], rng, device) -> None:
