@@ -554,7 +554,8 @@ def main() -> int:
             check_same_run(fits["settings"], settings, path, heldout=False)
             result.setdefault("fitted_with", {})[path.name] = fits["versions"]
             new = [row for row in fits["fits"] if (row["label"], row["seed"]) not in done]
-            result["failures"] += [f for f in fits["failures"] if (f["label"], f["seed"]) not in done]
+            known = done | {(f["label"], f["seed"]) for f in result["failures"]}
+            result["failures"] += [f for f in fits["failures"] if (f["label"], f["seed"]) not in known]
             for row in new:
                 result["fits"].append(scored(row, scorer))
                 done.add((row["label"], row["seed"]))
