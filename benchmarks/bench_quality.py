@@ -308,10 +308,11 @@ class Scorer:
             scores[f"npmi_shared{suffix}"] = score_npmi(top10, jsonl, self.scratch)
             scores[f"npmi{suffix}_missing_words"] = sum(map(len, result.skipped.values()))
             scores[f"npmi{suffix}_undefined_topics"] = int(np.isnan(result.per_topic).sum())
-        if min(map(len, topics)) >= TOP_N:
+        shortest = min(map(len, topics))
+        if shortest >= TOP_N:
             scores["npmi25"] = coherence(topics, self.references[""][0], "c_npmi", top_n=TOP_N).mean
         for n in (10, 25):
-            scores[f"diversity{n}"] = topic_diversity(topics, n) if min(map(len, topics)) >= n else None
+            scores[f"diversity{n}"] = topic_diversity(topics, n) if shortest >= n else None
         return scores
 
 

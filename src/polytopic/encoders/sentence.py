@@ -8,7 +8,6 @@ multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encode
 
 from __future__ import annotations
 
-
 import contextlib
 import json
 import logging
@@ -77,7 +76,6 @@ def sentence_transformers_modules(path: str | Path) -> list[dict]:
         raise EncoderError(f"{path} is incomplete: its transformer module has no weights "
                            f"({' or '.join(_WEIGHT_FILES[::2])})")
     return modules
-
 
 
 _BAR_LOCK = threading.Lock()

@@ -8,11 +8,11 @@ Stages and defaults:
   ``"umap"`` (BERTopic's default, 5 components, 15 neighbours, min_dist 0; needs
   ``pip install umap-learn``, whose import alone compiles for ~30 s) or ``"pca"``.
   On 20,000 Debian descriptions at K = 50 (MiniLM, three seeds, c-TF-IDF words, the
-  stopwordsiso vocabulary of the time) the
-  clusters of the full 384-d vectors gave NPMI 0.131 ± 0.003, UMAP's 0.126 ± 0.007 and
-  PCA(5)'s 0.051 ± 0.009, at top-25 diversity 0.66, 0.68 and 0.49; on 3,000 at K = 20,
-  0.080, 0.079 and 0.052. Five principal components keep too little of the embedding to
-  separate the themes, and UMAP gains nothing here for a compiled dependency.
+  stopwordsiso vocabulary of the time) the clusters of the full 384-d vectors gave NPMI
+  0.131 ± 0.003, UMAP's 0.126 ± 0.007 and PCA(5)'s 0.051 ± 0.009, at top-25 diversity
+  0.66, 0.68 and 0.49; on 3,000 at K = 20, 0.080, 0.079 and 0.052. Five principal
+  components keep too little of the embedding to separate the themes, and UMAP gains
+  nothing here for a compiled dependency.
 - clustering: ``"kmeans"`` (default; exactly ``n_topics`` clusters) or ``"hdbscan"``
   (scikit-learn's; its clusters are merged by agglomerating their centroids down to
   ``n_topics``, and outliers join their nearest cluster, so the contract's K holds).
@@ -24,9 +24,9 @@ Stages and defaults:
   clusters (Grootendorst 2022, Eq. 1). Rows are normalised to sum to 1. On the same
   clusters the association's top-10 words scored NPMI 0.167 ± 0.002 against c-TF-IDF's
   0.131 ± 0.003 (20,000 Debian descriptions, K = 50, three seeds, stopwordsiso
-  vocabulary; top-25 diversity 0.69 and 0.66) and 0.138 ± 0.012 against 0.080 ± 0.020 (3,000, K = 20; diversity 0.87 and
-  0.81): c-TF-IDF's weak idf lets words frequent everywhere ("library", "package")
-  head many topics.
+  vocabulary; top-25 diversity 0.69 and 0.66) and 0.138 ± 0.012 against 0.080 ± 0.020
+  (3,000, K = 20; diversity 0.87 and 0.81): c-TF-IDF's weak idf lets words frequent
+  everywhere ("library", "package") head many topics.
 - a topic's word list is a shared head and an exclusive tail, as STM's ``labelTopics``
   shows each topic's most probable words beside its FREX words (Roberts et al. 2019).
   The first ``shared_words`` (default 8) are the topic's most heavily weighted, shared
@@ -44,9 +44,9 @@ Stages and defaults:
   25), against Turftopic GMM's 0.145 ± 0.007 (0.792, 0.646) and BERTopic's 0.120 ±
   0.010 (0.820, 0.661); a head of 10 gave 0.177 ± 0.008 at 0.776 and 0.910; plain
   weight order 0.178 ± 0.010 at 0.775 and 0.676; every word exclusive 0.115 ± 0.005 at
-  1.0. The price is in the tail: NPMI of the top 25 falls from 0.006 (plain) to −0.062. Ranking FREX (harmonic mean of the
-  within-topic ranks of weight and exclusivity) instead gave lower NPMI at every
-  diversity.
+  1.0. The price is in the tail: NPMI of the top 25 falls from 0.006 (plain) to −0.062.
+  Ranking FREX (harmonic mean of the within-topic ranks of weight and exclusivity)
+  instead gave lower NPMI at every diversity.
 
 ``transform`` maps a new document's embedding to p(topic | document) ∝
 exp(s · cos(x, c_k)), with c_k the mean embedding of cluster k and one scale s fitted
@@ -95,16 +95,7 @@ def class_tfidf(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np
 def word_cluster_association(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Positive NPMI (Bouma 2009) between a word's presence in a document and the
     document's cluster, times the number of the cluster's documents that contain the
-    word, rows normalised to sum to 1.
-
-    Parameters
-    ----------
-    counts : csr_matrix, shape (n_docs, V)
-    labels : ndarray of int, shape (n_docs,), values in [0, n_classes)
-
-    Returns
-    -------
-    ndarray, shape (n_classes, V)
+    word, rows normalised to sum to 1. Takes and returns what :func:`class_tfidf` does.
     """
     n_docs = labels.size
     present = (counts > 0).astype(np.float64)
