@@ -28,7 +28,8 @@ import numpy as np
 
 from common import DATA, debian_english
 from polytopic.encoders import get_encoder
-from polytopic.metrics import ReferenceTexts, coherence, topic_diversity
+from polytopic.evaluation import score_topics
+from polytopic.metrics import ReferenceTexts
 from polytopic.models import MODELS
 
 RESULTS = Path(__file__).parent / "results"
@@ -88,9 +89,10 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 top10 = model.topics(top_n=10)
                 npmi_shared, diversity_shared = shared_score(top10, corpus_file)
+                scored = score_topics(model.topics(top_n=25), reference, measures=("c_npmi",))
                 run = {"encoder": encoder_name, "model": model_name, "seed": seed, "fit_seconds": round(seconds, 1),
-                       "npmi": coherence(top10, reference, "c_npmi", top_n=10).mean,
-                       "diversity25": topic_diversity(model.topics(top_n=25), 25),
+                       "npmi": scored["coherence"]["c_npmi"]["mean"],
+                       "diversity25": scored["diversity"]["topic_diversity"],
                        "npmi_shared": npmi_shared, "diversity10_shared": diversity_shared,
                        "topics": [" ".join(t) for t in top10[:5]]}
                 out["runs"].append(run)

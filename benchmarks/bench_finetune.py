@@ -25,7 +25,7 @@ Table 2 (zero-shot transfer). ZeroShotTM at K on the English texts of the first
   each item three times, once per pair, so that no de–fr pair is formed).
 
 Scores: Match and KL of EN→DE/FR/IT with their shuffled baselines, mean JSD and MRR
-(:func:`polytopic.alignment_evaluation.pair_scores`).
+(:func:`polytopic.evaluation.aligned.pair_scores`).
 
 Each row records its fine-tuning wall time (the encoder folder's ``polytopic-finetune.json``)
 and fit time. Fine-tuned encoders are kept under ``--encoders`` (one folder per row and
@@ -53,10 +53,11 @@ import numpy as np
 
 from common import debian_aligned, debian_english, flatten, mean_sd, score_npmi, write_reference
 from polytopic import Corpus, CombinedTM, TCCTM, ZeroShotTM
-from polytopic.alignment_evaluation import pair_scores
+from polytopic.evaluation.aligned import pair_scores
 from polytopic.finetuning import RECORD_FILE, finetune
-from polytopic.metrics import ReferenceTexts, coherence, topic_diversity
-from polytopic.topic_labels import DEFAULT_GRID
+from polytopic.evaluation import score_topics
+from polytopic.metrics import ReferenceTexts
+from polytopic.models.topic_labels import DEFAULT_GRID
 
 RESULTS = Path(__file__).parent / "results"
 MONOLINGUAL = ("none", "topic-ft", "doc-ft", "cpt", "cpt-ft", "tcctm")
@@ -106,10 +107,10 @@ def monolingual_row(row: str, train: Corpus, encoders: Encoders, args) -> tuple[
 
 
 def topic_scores(topics, reference: dict, scratch: Path) -> dict:
-    top10 = [t[:10] for t in topics]
-    return {"npmi": coherence(top10, reference["texts"], "c_npmi", top_n=10).mean,
-            "npmi (score_npmi.py)": score_npmi(top10, reference["file"], scratch),
-            "diversity": topic_diversity(topics, 25)}
+    scored = score_topics(topics, reference["texts"], measures=("c_npmi",))
+    return {"npmi": scored["coherence"]["c_npmi"]["mean"],
+            "npmi (score_npmi.py)": score_npmi([t[:10] for t in topics], reference["file"], scratch),
+            "diversity": scored["diversity"]["topic_diversity"]}
 
 
 def transfer_row(row: str, train: Corpus, test: Corpus, encoders: Encoders, args) -> dict:

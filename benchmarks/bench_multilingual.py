@@ -36,7 +36,8 @@ import numpy as np
 
 from common import debian_aligned, flatten, mean_sd, score_npmi, write_reference
 from polytopic.encoders import get_encoder
-from polytopic.metrics import ReferenceTexts, coherence, topic_diversity
+from polytopic.evaluation import score_topics
+from polytopic.metrics import ReferenceTexts
 from polytopic.metrics.alignment import alignment, js_divergence, mrr
 from polytopic.models.ctm import ZeroShotTM
 from polytopic.models.distillation import ZeroShotKD
@@ -131,8 +132,8 @@ def scores(row: dict, references: dict, scratch: Path, seed: int) -> dict:
         }
     for lang, words in topics.items():
         top10 = [t[:10] for t in words]
-        entry = {"npmi": coherence(top10, references[lang]["texts"], "c_npmi", top_n=10).mean,
-                 "diversity": topic_diversity(words, 25)}
+        scored = score_topics(words, references[lang]["texts"], measures=("c_npmi",))
+        entry = {"npmi": scored["coherence"]["c_npmi"]["mean"], "diversity": scored["diversity"]["topic_diversity"]}
         entry["npmi (score_npmi.py)"] = score_npmi(top10, references[lang]["file"], scratch)
         out["languages"][lang] = entry
     return out

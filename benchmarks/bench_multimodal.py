@@ -15,7 +15,7 @@ offline, so that row is not run here (give a local CLIP folder to polytopic to r
 
 For each row and seed, on the held-out items: per text language against the icons (both
 directions), UAP with items sharing a freedesktop category relevant, MRR of the item's
-own icon, mean JSD, each with its shuffled baseline (polytopic.alignment_evaluation); NPMI
+own icon, mean JSD, each with its shuffled baseline (polytopic.evaluation.aligned); NPMI
 (top-10) per language over the training descriptions (polytopic's c_npmi, and the shared
 ``score_npmi.py`` for English). Reference point from the issue: a linear CCA between
 simple icon features and MiniLM text vectors ranks the right icon at MRR 0.063 (random 0.029).
@@ -35,7 +35,7 @@ import numpy as np
 
 from common import DATA, flatten, mean_sd, score_npmi, write_reference
 from polytopic import Corpus
-from polytopic.alignment_evaluation import evaluate_aligned
+from polytopic.evaluation.aligned import evaluate_aligned
 from polytopic.datasets import read_jsonl
 from polytopic.encoders import get_encoder
 from polytopic.models.ctm import ZeroShotTM

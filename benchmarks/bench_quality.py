@@ -65,7 +65,8 @@ import numpy as np
 
 from common import debian_english, flatten, mean_sd, score_npmi, write_reference
 from polytopic.encoders import get_encoder
-from polytopic.metrics import ReferenceTexts, coherence, topic_diversity
+from polytopic.evaluation import score_topics
+from polytopic.metrics import ReferenceTexts
 from polytopic.models import MODEL_TABLE
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
@@ -296,23 +297,26 @@ class Scorer:
         probe = [list(data.vocabulary.words[:2])]
         self.settings = {}
         for suffix, (tokens, _) in self.references.items():
-            found = coherence(probe, tokens, "c_npmi", top_n=10).settings()
-            self.settings[f"npmi{suffix}"] = {k: v for k, v in found.items() if k != "skipped_words"}
+            found = score_topics(probe, tokens, measures=("c_npmi",))["coherence"]["c_npmi"]
+            self.settings[f"npmi{suffix}"] = {k: v for k, v in found.items()
+                                              if k not in ("mean", "per_topic", "skipped_words")}
 
     def score(self, topics: list[list[str]]) -> dict:
         top10 = [t[:10] for t in topics]
         scores = {}
         for suffix, (tokens, jsonl) in self.references.items():
-            result = coherence(top10, tokens, "c_npmi", top_n=10)
-            scores[f"npmi{suffix}"] = result.mean
+            scored = score_topics(topics, tokens, measures=("c_npmi",))
+            npmi = scored["coherence"]["c_npmi"]
+            scores[f"npmi{suffix}"] = npmi["mean"]
             scores[f"npmi_shared{suffix}"] = score_npmi(top10, jsonl, self.scratch)
-            scores[f"npmi{suffix}_missing_words"] = sum(map(len, result.skipped.values()))
-            scores[f"npmi{suffix}_undefined_topics"] = int(np.isnan(result.per_topic).sum())
-        shortest = min(map(len, topics))
-        if shortest >= TOP_N:
-            scores["npmi25"] = coherence(topics, self.references[""][0], "c_npmi", top_n=TOP_N).mean
-        for n in (10, 25):
-            scores[f"diversity{n}"] = topic_diversity(topics, n) if shortest >= n else None
+            scores[f"npmi{suffix}_missing_words"] = sum(map(len, npmi["skipped_words"].values()))
+            scores[f"npmi{suffix}_undefined_topics"] = sum(value is None for value in npmi["per_topic"])
+            if not suffix:
+                scores["diversity10"] = scored["diversity"]["topic_diversity_top10"]
+                scores["diversity25"] = scored["diversity"]["topic_diversity"]
+        if min(map(len, topics)) >= TOP_N:
+            top25 = score_topics(topics, self.references[""][0], measures=("c_npmi",), top_n=TOP_N)
+            scores["npmi25"] = top25["coherence"]["c_npmi"]["mean"]
         return scores
 
 
@@ -337,7 +341,8 @@ def scoring_description(args, vocabulary, settings: dict) -> dict:
               f"digits), {stopword_list(tokenizer)} removed, tokens "
               f"shorter than {tokenizer.min_length} characters and pure numbers dropped; every word kept, not only "
               "vocabulary words")
-    npmi = ("polytopic.metrics.coherence(top10, ReferenceTexts(...), 'c_npmi', top_n=10): NPMI of every pair of a "
+    npmi = ("polytopic.evaluation.score_topics(topics, ReferenceTexts(...), measures=('c_npmi',)), top_n=10: NPMI "
+            "of every pair of a "
             "topic's first 10 words, boolean sliding window of 10 tokens (gensim's c_npmi default), epsilon 1e-12, "
             "equal to gensim CoherenceModel(coherence='c_npmi', topn=10); topic words absent from the reference "
             "skipped (counted in *_missing_words), mean over topics with >= 2 scorable words")

@@ -35,9 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from polytopic.models.lda import LDA
-    from polytopic.report_data import gather
-    from polytopic.report_html import write
-    from polytopic.runs import write_run
+    from polytopic.report import gather, write
+    from polytopic.runs import Run, write_run
 
     args.work.mkdir(parents=True, exist_ok=True)
     corpus = debian_english(args.documents)
@@ -55,7 +54,7 @@ def main() -> None:
     for label, drawn in (("map of 3,000 (default)", 3000), ("map of every document", len(corpus)),
                          ("no map", 0)):
         started = time.perf_counter()
-        report = gather(run, map_documents=drawn)
+        report = gather(Run.open(run), map_documents=drawn)
         gathered = time.perf_counter() - started
         started = time.perf_counter()
         page = write([report], args.work / f"report-{drawn}.html")

@@ -11,16 +11,11 @@ import numpy as np
 import pytest
 
 from polytopic import Corpus
-from polytopic.alignment_evaluation import (
-    REPORT_EXTRA,
-    alignment_rows,
-    confusion_matrix,
-    evaluate_aligned,
-    pair_scores,
-    write_confusion_figures,
-)
-from polytopic.errors import CorpusError, ParameterError, ViewError
-from polytopic.evaluation import comparison_rows, format_table
+from polytopic.errors import CorpusError, ParameterError, ViewError, install_hint
+from polytopic.evaluation import comparison_rows, confusion_figures, format_table
+from polytopic.evaluation.aligned import confusion_matrix, evaluate_aligned, pair_scores
+from polytopic.evaluation.tables import alignment_rows
+from polytopic.runs import Run
 from polytopic.metrics import alignment, js_divergence, mrr, shared_category_relevance, uap
 
 from conftest import DATA
@@ -252,7 +247,7 @@ def test_a_run_directory_and_a_file_read_as_at_fit_time(m3l, stand_in_vectors, t
 
     options = {"text_field": "text", "id_field": "id", "language": "en", "language_field": None, "image_field": None}
     write_run(tmp_path, m3l, corpus=str(CORPUS), n_documents=400, fit_seconds=1.0, read_options=options)
-    result = evaluate_aligned(tmp_path, CORPUS, embeddings=stand_in_vectors, seed=5)
+    result = evaluate_aligned(Run.open(tmp_path), CORPUS, embeddings=stand_in_vectors, seed=5)
     settings = result["settings"]
     assert settings["views"] == ["en", "it"] and settings["aligned_corpus"] == str(CORPUS)
     assert settings["reference_corpus"] == str(CORPUS) and settings["shuffle_seed"] == 5
@@ -298,10 +293,18 @@ def test_bad_requests_are_refused_before_any_transform(small, aligned_corpus):
 def test_confusion_figures_one_per_unordered_pair(small, tmp_path):
     pytest.importorskip("matplotlib")
     result = evaluate_aligned(SameOnEveryView(small.ids), small, images=True)
-    written = write_confusion_figures(tmp_path, result)
-    assert [p.name for p in written] == ["confusion-en-it.png", "confusion-en-image.png", "confusion-it-image.png"]
-    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)  # no temporary left
+    figures = confusion_figures(result)
+    assert list(figures) == ["confusion-en-it.png", "confusion-en-image.png", "confusion-it-image.png"]
+    assert all(png.startswith(b"\x89PNG") for png in figures.values())
+    Run(tmp_path, {}).write_metrics({"alignment": result}, figures)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*figures, "metrics.json"])  # no temporary left
+    assert all((tmp_path / name).read_bytes() == png for name, png in figures.items())
+
+
+def test_a_run_writes_figures_by_file_name_only(tmp_path):
+    with pytest.raises(ParameterError, match="file name"):
+        Run(tmp_path / "run", {}).write_metrics({}, {"../escape.png": b"\x89PNG"})
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_without_matplotlib_one_info_line_and_no_figure(small, tmp_path, monkeypatch, caplog):
@@ -309,8 +312,9 @@ def test_without_matplotlib_one_info_line_and_no_figure(small, tmp_path, monkeyp
     for name in ["matplotlib", *(m for m in sys.modules if m.startswith("matplotlib."))]:
         monkeypatch.setitem(sys.modules, name, None)  # import matplotlib... now raises ImportError
     with caplog.at_level(logging.INFO, logger="polytopic"):
-        assert write_confusion_figures(tmp_path, result) == []
-    assert [r.getMessage() for r in caplog.records] == [f"the confusion-matrix figures need matplotlib: {REPORT_EXTRA}"]
+        assert confusion_figures(result) == {}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the confusion-matrix figures need matplotlib: {install_hint('report')}"]
     assert caplog.records[0].levelno == logging.INFO and list(tmp_path.iterdir()) == []
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from polytopic.cli import main
 from polytopic.errors import CorpusError, ModelFileError
 from polytopic.evaluation import evaluate_run
-from polytopic.runs import METRICS_FILE, read_metrics
+from polytopic.runs import METRICS_FILE, Run, read_metrics
 from polytopic.metrics import coherence, topic_diversity
 
 from conftest import DATA
@@ -36,7 +36,7 @@ def run_dir(tmp_path_factory, english_corpus):
 def test_evaluate_run_scores_and_records_settings(run_dir, english_corpus):
     from polytopic.models import load_model
 
-    metrics = evaluate_run(run_dir)
+    metrics = evaluate_run(Run.open(run_dir))
     model = load_model(run_dir)
     tokens = english_corpus.tokens("en", tokenizer=model.vocabularies_["en"].tokenizer)
     expected = coherence(model.topics(10), tokens, "c_v")
@@ -79,8 +79,8 @@ def test_missing_training_corpus_asks_for_a_reference(run_dir, tmp_path):
     shutil.copytree(run_dir, moved)
     (moved / "run.json").write_text(json.dumps({"corpus": "no/such/file.jsonl", "model": "prodlda"}))
     with pytest.raises(ModelFileError, match="--reference"):
-        evaluate_run(moved)
-    assert evaluate_run(moved, reference=CORPUS)["settings"]["reference_corpus"] == str(CORPUS)
+        evaluate_run(Run.open(moved))
+    assert evaluate_run(Run.open(moved), reference=CORPUS)["settings"]["reference_corpus"] == str(CORPUS)
     result = CliRunner().invoke(main, ["evaluate", str(moved), "--quiet"])
     assert result.exit_code == 1 and "--reference" in result.output
 
@@ -93,6 +93,6 @@ def test_training_corpus_is_read_as_at_fit_time(run_dir, tmp_path):
     (apps / METRICS_FILE).unlink(missing_ok=True)
     run = {"corpus": str(DATA / "apps-30.jsonl"), "model": "prodlda", "read_options": {"text_field": "debian"}}
     (apps / "run.json").write_text(json.dumps(run))
-    assert evaluate_run(apps)["settings"]["reference_documents"] == 30
+    assert evaluate_run(Run.open(apps))["settings"]["reference_documents"] == 30
     with pytest.raises(CorpusError, match="no field 'text'"):
-        evaluate_run(apps, reference=DATA / "apps-30.jsonl")
+        evaluate_run(Run.open(apps), reference=DATA / "apps-30.jsonl")

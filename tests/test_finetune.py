@@ -144,7 +144,7 @@ def test_masked_positions_only_give_the_models_own_loss(tiny, english_corpus):
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
 
-    from polytopic.finetuning_tasks import mlm_objective
+    from polytopic.finetuning.tasks import mlm_objective
 
     model = AutoModelForMaskedLM.from_pretrained(str(tiny)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(tiny))
@@ -327,7 +327,7 @@ def test_an_existing_folder_is_replaced_only_when_asked(sections, tiny, english_
 
 
 def test_an_interrupted_fine_tuning_leaves_nothing(tiny, english_corpus, tmp_path, monkeypatch):
-    import polytopic.finetuning_loop as loop
+    import polytopic.finetuning.loop as loop
 
     real_step, calls = loop._step, []
 

@@ -20,7 +20,7 @@ SMALL = {"topclus": {"epochs": 2, "pretrain_epochs": 1, "encoder_sizes": (64,), 
 
 #: Models that learn from their corpus alone (a distillation student needs a fitted teacher
 #: and a corpus with the teacher's language: tests/test_distillation.py covers it).
-ALONE = sorted(name for name, cls in MODELS.items() if "teacher" not in cls._parameter_constraints)
+ALONE = sorted(name for name, cls in MODELS.items() if not cls.takes_teacher)
 
 
 def make(name, **params):
@@ -158,7 +158,7 @@ def test_save_load_round_trip(fitted, english_corpus, tmp_path):
     path = model.save(tmp_path / "model")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "vocabulary.json"]
     loaded = type(model).load(path)
-    assert loaded.get_params() == model._saved_params() | {"progress": loaded.progress}
+    assert loaded.get_params() == model.saved_params() | {"progress": loaded.progress}
     assert (loaded.languages_, loaded.views_, loaded.n_dropped_) == (model.languages_, model.views_, model.n_dropped_)
     assert loaded.topics() == model.topics()
     np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=emb),
@@ -216,9 +216,9 @@ def test_every_model_has_a_report(fitted, english_corpus, tmp_path):
     """The HTML report reads only the contract and the run's files, so any model has one."""
     import json
 
-    from polytopic.report_data import gather
-    from polytopic.report_html import render
-    from polytopic.runs import write_run
+    from polytopic.report.data import gather
+    from polytopic.report.html import render
+    from polytopic.runs import Run, write_run
 
     model, _ = fitted
     declared = model.get_params().get("encoder")
@@ -233,7 +233,7 @@ def test_every_model_has_a_report(fitted, english_corpus, tmp_path):
     finally:
         if declared is not None:
             model.set_params(encoder=declared)
-    report = gather(tmp_path / "run", map_documents=40)
+    report = gather(Run.open(tmp_path / "run"), map_documents=40)
     assert [t.words["en"] for t in report.topics] == model.topics(top_n=10)
     assert sum(t.share for t in report.topics) == pytest.approx(1.0, abs=1e-4)
     assert report.document_map.x.size == 40

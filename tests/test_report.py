@@ -1,4 +1,4 @@
-"""The HTML report (polytopic.report_data, report_map, report_figures, report_html and the
+"""The HTML report (polytopic.report: data, map, figures, html, and the
 ``report`` command): what it gathers is checked against the model's own transform and
 topic-word matrix, the page against being self-contained and whole, and each kind of
 report (one language, several, with images, a comparison) in headless Chromium."""
@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from polytopic.cli import main
 from polytopic.errors import DependencyError, ModelFileError, ParameterError
 from polytopic.models import load_model
-from polytopic.report_data import gather, similar_pairs, topic_similarity
-from polytopic.report_html import render, write
-from polytopic.report_map import layout
+from polytopic.runs import Run
+from polytopic.report.data import gather, similar_pairs, topic_similarity
+from polytopic.report.html import render, write
+from polytopic.report.map import layout
 from polytopic.typical import most_typical
 
 from conftest import DATA
@@ -77,7 +78,7 @@ def image_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lda_report(lda_run):
-    return gather(lda_run)
+    return gather(Run.open(lda_run))
 
 
 def test_a_report_gathers_what_the_model_says(lda_run, lda_report):
@@ -119,14 +120,14 @@ def test_topic_similarity_and_its_nearest_pairs(lda_run, lda_report):
 
 
 def test_the_map_samples_and_lays_out(lda_run):
-    report = gather(lda_run, map_documents=50, seed=3)
+    report = gather(Run.open(lda_run), map_documents=50, seed=3)
     assert report.document_map.n_items == 50 and report.document_map.x.size == 50
-    again = gather(lda_run, map_documents=50, seed=3)
+    again = gather(Run.open(lda_run), map_documents=50, seed=3)
     np.testing.assert_array_equal(report.document_map.item, again.document_map.item)
     np.testing.assert_allclose(report.document_map.x, again.document_map.x)
-    assert gather(lda_run, map_documents=0).document_map is None
+    assert gather(Run.open(lda_run), map_documents=0).document_map is None
     with pytest.raises(ParameterError, match="map_documents"):
-        gather(lda_run, map_documents=-1)
+        gather(Run.open(lda_run), map_documents=-1)
     xy, method = layout(np.array([[1.0, 0.0], [0.0, 1.0]]), 0)  # too few points for t-SNE
     assert xy.shape == (2, 2) and "principal axes" in method
 
@@ -135,13 +136,13 @@ def test_metrics_json_is_used_when_present(tmp_path, lda_run):
     run = tmp_path / "lda"
     shutil.copytree(lda_run, run)
     assert CliRunner().invoke(main, ["-q", "evaluate", str(run)]).exit_code == 0
-    report = gather(run, map_documents=0)
+    report = gather(Run.open(run), map_documents=0)
     assert report.metrics_origin.startswith("metrics.json")
     assert report.metrics == json.loads((run / "metrics.json").read_text())
 
 
 def test_a_multilingual_report(pltm_run):
-    report = gather(pltm_run, map_documents=100)
+    report = gather(Run.open(pltm_run), map_documents=100)
     model = load_model(pltm_run)
     assert report.languages == ["en", "de"] == report.views
     for lang in ("en", "de"):
@@ -164,13 +165,13 @@ def test_held_out_aligned_items(pltm_run, corpora, tmp_path):
     held_out = tmp_path / "held-out.jsonl"
     lines = corpora["aligned"].read_text(encoding="utf-8").splitlines()[:50]
     held_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    report = gather(pltm_run, aligned=held_out, map_documents=0)
+    report = gather(Run.open(pltm_run), aligned=held_out, map_documents=0)
     assert report.alignment["pairs"]["en->de"]["n_pairs"] == 50
     assert "training corpus" not in report.metrics_origin
 
 
 def test_an_image_report_embeds_the_icons(image_run):
-    report = gather(image_run)
+    report = gather(Run.open(image_run))
     assert report.views == ["en", "image"]
     icons = [image for topic in report.topics for image in topic.images]
     assert icons and all(i["data"].startswith("data:image/png;base64,") for i in icons)
@@ -195,7 +196,7 @@ def test_images_that_are_gone(image_run, tmp_path):
     gone = {str(p) for p in sorted((folder / "icons").iterdir())[::2]}
     for path in gone:
         Path(path).unlink()
-    report = gather(folder / "m3l", reference=folder / "apps.jsonl")
+    report = gather(Run.open(folder / "m3l"), reference=folder / "apps.jsonl")
     assert any("images are gone" in note for note in report.notes)
     assert report.views == ["en"]  # the map leaves the image view out
     recorded = json.loads(record_path.read_text())
@@ -220,14 +221,14 @@ def test_a_comparison_and_its_refusals(lda_run, pltm_run, tmp_path):
     other = tmp_path / "lda-k4"
     run = json.loads((lda_run / "run.json").read_text())
     _fit(run["corpus"], "--model", "lda", "--topics", "4", "--param", "iterations=30", "--out", other)
-    page = render([gather(lda_run, map_documents=0), gather(other, map_documents=0)])
+    page = render([gather(Run.open(lda_run), map_documents=0), gather(Run.open(other), map_documents=0)])
     assert 'id="comparison"' in page and "Topics side by side" in page
     monolingual_de = tmp_path / "de"
     aligned = json.loads((pltm_run / "run.json").read_text())["corpus"]
     _fit(aligned, "--model", "lda", "--language", "de", "--topics", "3", "--param", "iterations=20",
          "--out", monolingual_de)
     with pytest.raises(ParameterError, match="different primary languages"):
-        render([gather(lda_run, map_documents=0), gather(monolingual_de, map_documents=0)])
+        render([gather(Run.open(lda_run), map_documents=0), gather(Run.open(monolingual_de), map_documents=0)])
     with pytest.raises(ParameterError, match="at least one run"):
         render([])
 
@@ -243,7 +244,7 @@ def test_the_command_writes_one_file(lda_run, tmp_path):
 def test_a_failed_report_leaves_the_old_file(lda_report, tmp_path, monkeypatch):
     out = tmp_path / "report.html"
     out.write_text("old", encoding="utf-8")
-    import polytopic.report_html as report_html
+    import polytopic.report.html as report_html
 
     def broken(figure, div_id):
         raise RuntimeError("interrupted")
@@ -264,7 +265,7 @@ def test_a_moved_corpus_needs_reference(lda_run, corpora, tmp_path):
     result = CliRunner().invoke(main, ["report", str(run), "--out", str(out)])
     assert result.exit_code == 1 and "--reference" in result.output and not out.exists()
     with pytest.raises(ModelFileError, match="--reference"):
-        gather(run)
+        gather(Run.open(run))
     result = CliRunner().invoke(main, ["-q", "report", str(run), "--out", str(out), "--reference",
                                        str(corpora["english"]), "--map-documents", "0"])
     assert result.exit_code == 0, result.output
@@ -296,11 +297,11 @@ def test_each_kind_renders_in_chromium(chromium, lda_report, pltm_run, image_run
     dom = _opened(chromium, [lda_report], tmp_path, "one")
     assert dom.count('class="main-svg"') >= 3  # map, coherence, similarity drawn by plotly
     assert " ".join(lda_report.topics[0].words["en"]) in dom
-    multilingual = gather(pltm_run, map_documents=100)
+    multilingual = gather(Run.open(pltm_run), map_documents=100)
     dom = _opened(chromium, [multilingual], tmp_path, "multilingual")
     assert dom.count('class="main-svg"') >= 4 and " ".join(multilingual.topics[0].words["de"]) in dom
-    images = gather(image_run)
+    images = gather(Run.open(image_run))
     dom = _opened(chromium, [images], tmp_path, "images")
     assert dom.count("data:image/png;base64,") >= sum(len(t.images) for t in images.topics)
-    dom = _opened(chromium, [lda_report, gather(lda_run, map_documents=0, seed=1)], tmp_path, "two")
+    dom = _opened(chromium, [lda_report, gather(Run.open(lda_run), map_documents=0, seed=1)], tmp_path, "two")
     assert 'id="comparison"' in dom

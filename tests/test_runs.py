@@ -38,7 +38,7 @@ class TwoLanguageModel:
     def topic_word(self, language=None):
         return np.array(self.weights[language or self.language_])  # float64, as some models give
 
-    def _saved_params(self):
+    def saved_params(self):
         return {"n_topics": 2, "languages": ["it", "en"]}
 
 

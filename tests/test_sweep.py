@@ -221,7 +221,7 @@ def test_figure_skipped_without_matplotlib(swept, tmp_path, monkeypatch, caplog)
     out, _ = swept
     record = json.loads((out / "sweep.json").read_text())
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
-    with caplog.at_level("INFO", logger="polytopic.sweep"):
+    with caplog.at_level("INFO", logger="polytopic"):
         write_figure(tmp_path / "sweep.png", record)
     assert list(tmp_path.iterdir()) == [] and 'pip install "polytopic[report]"' in caplog.text
 

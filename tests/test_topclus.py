@@ -8,6 +8,7 @@ import torch
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.evaluation import evaluate_run
+from polytopic.runs import Run
 from polytopic.metrics import kmeans_clusters, score_clusters
 from polytopic.models import TopClus
 from polytopic.models.topclus_network import TopClusNetwork, segment_softmax, sharpened_target
@@ -194,6 +195,6 @@ def test_nmi_clusters_the_latent_document_representations(topclus, tmp_path):
     run.mkdir()
     topclus.write(run)
     (run / "run.json").write_text(json.dumps({"corpus": str(path), "model": "topclus"}))
-    scores = evaluate_run(run, labels="section")["clustering"]["kmeans_representation"]
+    scores = evaluate_run(Run.open(run), labels="section")["clustering"]["kmeans_representation"]
     expected = score_clusters(labels, kmeans_clusters(topclus.document_representations(corpus), 2))  # §4.3
     assert scores["nmi"] == pytest.approx(expected.nmi) and scores["nmi"] == pytest.approx(1.0)

@@ -11,7 +11,7 @@ import pytest
 from polytopic import Corpus, ParameterError
 from polytopic.metrics import coherence
 from polytopic.models.lda import LDA, top_word_labels
-from polytopic.topic_labels import choose_topics
+from polytopic.models.topic_labels import choose_topics
 
 GRID = (5, 10, 20)
 FAST = {"iterations": 50, "progress": False}
@@ -100,7 +100,7 @@ def test_equal_scores_choose_the_smaller_grid_value(english_corpus, monkeypatch,
     class Flat:
         mean = 0.25
 
-    monkeypatch.setattr("polytopic.topic_labels.coherence", lambda *args, **kwargs: Flat)
+    monkeypatch.setattr("polytopic.models.topic_labels.coherence", lambda *args, **kwargs: Flat)
     with caplog.at_level(logging.INFO, logger="polytopic"):
         chosen = choose_topics(english_corpus, (10, 5), **FAST)
     assert chosen.n_topics == 5 and chosen.scores == {5: 0.25, 10: 0.25}

@@ -13,7 +13,7 @@ import gzip
 import json
 import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -135,38 +135,43 @@ def _unique_ids(ids: list[str], source, id_field: str | None) -> list[str]:
     return unique
 
 
-def read_jsonl(
-    path: str | Path,
-    text_field: str = "text",
-    id_field: str | None = "id",
-    language: str = "en",
-    language_field: str | None = None,
-    image_field: str | None = None,
-    label_fields: Sequence[str] | None = None,
-) -> Corpus:
-    """Read one JSON object per line (``.jsonl`` or ``.jsonl.gz``).
+#: The reading options of :func:`read_jsonl` and :func:`read_csv`, and their defaults.
+READ_DEFAULTS: dict = {"text_field": "text", "id_field": "id", "language": "en", "language_field": None,
+                       "image_field": None, "label_fields": None}
+
+
+def _records_reader(records: Callable[[Path], Iterator[tuple[int, dict]]], name: str, doc: str):
+    """A reader of one file format: its ``records`` built into a Corpus (:func:`_build`)
+    under the options of :data:`READ_DEFAULTS`."""
+    def read(
+        path: str | Path,
+        text_field: str = "text",
+        id_field: str | None = "id",
+        language: str = "en",
+        language_field: str | None = None,
+        image_field: str | None = None,
+        label_fields: Sequence[str] | None = None,
+    ) -> Corpus:
+        path = _existing(path)
+        return _build(records(path), path, text_field, id_field, language, language_field, image_field,
+                      label_fields)
+
+    read.__name__ = read.__qualname__ = name
+    read.__doc__ = doc
+    return read
+
+
+read_jsonl = _records_reader(_json_records, "read_jsonl", """\
+    Read one JSON object per line (``.jsonl`` or ``.jsonl.gz``).
 
     ``language_field`` names a per-document language for string texts (otherwise
     ``language``). ``label_fields`` None keeps every other top-level field as a label.
-    """
-    path = _existing(path)
-    return _build(_json_records(path), path, text_field, id_field, language,
-                  language_field, image_field, label_fields)
+    """)
+read_csv = _records_reader(_csv_records, "read_csv", """\
+    Read a CSV file with a header row; one document per row.
 
-
-def read_csv(
-    path: str | Path,
-    text_field: str = "text",
-    id_field: str | None = "id",
-    language: str = "en",
-    language_field: str | None = None,
-    image_field: str | None = None,
-    label_fields: Sequence[str] | None = None,
-) -> Corpus:
-    """Read a CSV file with a header row; one document per row."""
-    path = _existing(path)
-    return _build(_csv_records(path), path, text_field, id_field, language,
-                  language_field, image_field, label_fields)
+    The options are :func:`read_jsonl`'s; every value is a string.
+    """)
 
 
 def read_text_folder(path: str | Path, language: str = "en", pattern: str = "*.txt") -> Corpus:
@@ -192,6 +197,34 @@ def read_corpus(path: str | Path, **options) -> Corpus:
     if name.endswith((".jsonl", ".json", ".ndjson")):
         return read_jsonl(path, **options)
     raise CorpusError(f"{path}: unknown corpus format; use .jsonl[.gz], .csv or a folder of .txt files")
+
+
+class CorpusCache:
+    """Corpora read once per file and effective reading options: a report, an evaluation
+    and the runs of one comparison share the reading of a training corpus they all name."""
+
+    def __init__(self) -> None:
+        self._corpora: dict[tuple, Corpus] = {}
+
+    def read(self, path: str | Path, **options) -> Corpus:
+        """The corpus at ``path`` read with ``options`` (:func:`read_corpus`'s), read
+        from the file the first time only."""
+        key = _corpus_key(path, options)
+        if key not in self._corpora:
+            self._corpora[key] = read_corpus(path, **options)
+        return self._corpora[key]
+
+    def add(self, path: str | Path, corpus: Corpus, **options) -> None:
+        """Hold ``corpus`` as the one read from ``path`` with ``options``: a caller that
+        has read it already (a sweep, to fit) spares the second reading."""
+        self._corpora[_corpus_key(path, options)] = corpus
+
+
+def _corpus_key(path: str | Path, options: dict) -> tuple:
+    """The file and the options that differ from their defaults: ``language_field=None``
+    reads as no option at all."""
+    given = {k: v for k, v in options.items() if k not in READ_DEFAULTS or READ_DEFAULTS[k] != v}
+    return Path(path).resolve(), tuple(sorted((k, repr(v)) for k, v in given.items()))
 
 
 def demo_corpus_path() -> Path:

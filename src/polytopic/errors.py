@@ -3,7 +3,10 @@
 Every error a user can cause (bad input, a missing or corrupted file, a model used
 before ``fit``) is raised as a :class:`PolytopicError`, so that callers can catch one
 type. Subclasses say which stage refused the input; the message says what to do.
+:func:`require` imports an optional dependency or says which extra installs it.
 """
+
+import importlib
 
 
 class PolytopicError(Exception):
@@ -42,3 +45,19 @@ class ViewError(CorpusError):
 class DependencyError(PolytopicError, ImportError):
     """An optional dependency a feature needs is not installed; the message names the
     extra (``pip install "polytopic[report]"``) that installs it."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs the optional dependencies of ``extra``."""
+    return f'pip install "polytopic[{extra}]"'
+
+
+def require(module: str, extra: str, purpose: str, error: type[Exception] = DependencyError):
+    """Import ``module`` or raise ``error`` naming the extra to install.
+
+    ``purpose`` completes "... needs <module>" (e.g. ``"the static-minilm encoder"``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise error(f"{purpose} needs the {module.split('.')[0]!r} package ({err}): {install_hint(extra)}") from None

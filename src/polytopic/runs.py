@@ -17,6 +17,11 @@ A run is a saved model (``config.json``, ``vocabulary.json``, ``model.safetensor
   figures ``confusion-<view>-<view>.png``.
 
 Runs written before ``topic_word.safetensors`` existed are read through the saved model.
+
+Only this module reads or writes a run directory. :class:`Run` is a run opened: its
+run.json read, its model loaded once on first use, its training corpus read once per set
+of reading options; evaluation, the report and the sweep take a :class:`Run` (a sweep the
+one :func:`fit_run` returns, with the model it fitted in hand).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import contextlib
 import logging
 import platform
 import time
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -33,6 +39,7 @@ import numpy as np
 from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.models.files import CONFIG_FILE, VOCABULARY_FILE
+from polytopic.models.ranking import top_words
 from polytopic.persistence import atomic_directory, atomic_file, read_arrays, read_json, write_arrays, write_json
 
 RUN_FILE = "run.json"
@@ -89,7 +96,7 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
     write_arrays(directory / TOPIC_WORD_FILE, matrices)
     write_json(directory / RUN_FILE, {
         "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
-        "model": model.name, "n_topics": model.n_topics, "options": model._saved_params(),
+        "model": model.name, "n_topics": model.n_topics, "options": model.saved_params(),
         "language": model.language_, "languages": list(languages), "n_documents": n_documents,
         "fit_seconds": round(fit_seconds, 3), "versions": library_versions(),
     })
@@ -105,7 +112,7 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
 
 
 def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options: dict | None = None,
-            overwrite: bool = False) -> float:
+            overwrite: bool = False, corpora=None) -> Run:
     """Fit ``model`` on ``corpus`` into the run directory ``out``, as ``polytopic fit`` does.
 
     ``out`` is written in a temporary directory beside it (:func:`write_run`, with ``corpus``
@@ -119,11 +126,14 @@ def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options:
     corpus : Corpus
         Read from ``source`` with ``read_options`` (keyword arguments of
         :func:`~polytopic.datasets.read_corpus`), which run.json records.
+    corpora : CorpusCache, optional
+        Where the returned run finds ``corpus`` (a new one by default).
 
     Returns
     -------
-    float
-        The seconds ``fit`` took (run.json's ``fit_seconds``).
+    Run
+        The run written, holding ``model`` and ``corpus``: scoring it loads and reads
+        nothing again. Its ``fit_seconds`` is the time ``fit`` took.
     """
     with atomic_directory(out, overwrite=overwrite) as tmp:
         started = time.perf_counter()
@@ -131,7 +141,9 @@ def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options:
         seconds = time.perf_counter() - started
         write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
                   read_options=read_options, training_corpus=corpus)
-    return seconds
+    run = Run(out, read_json(Path(out) / RUN_FILE), model=model, corpora=corpora)
+    run.corpora.add(source, corpus, **(read_options or {}))
+    return run
 
 
 def _write_topics(path: Path, matrix: np.ndarray, words) -> None:
@@ -146,14 +158,6 @@ def library_versions() -> dict[str, str]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[library] = metadata.version(library)
     return versions
-
-
-def top_words(matrix: np.ndarray, words, top_n: int) -> list[list[str]]:
-    """The ``top_n`` heaviest words of each row of ``matrix`` (n_topics, len(words)),
-    heaviest first; ties keep vocabulary order."""
-    top_n = min(top_n, matrix.shape[1])
-    best = np.argsort(-matrix, axis=1, kind="stable")[:, :top_n]
-    return [[words[j] for j in row] for row in best]
 
 
 def read_run(run_dir: str | Path) -> dict:
@@ -207,7 +211,16 @@ def read_typical_images(run_dir: str | Path, top_n: int = TYPICAL_TOP_N) -> list
     """
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
-    run_dir = _existing(run_dir)
+    topics, recorded = _typical_image_records(_existing(run_dir))
+    if top_n > recorded:
+        logger.warning("only the %d most typical images of each topic are recorded in %s; showing those",
+                       recorded, run_dir)
+    return [[entry["image"] for entry in topic[:top_n]] for topic in topics]
+
+
+def _typical_image_records(run_dir: Path) -> tuple[list[list[dict]], int]:
+    """typical-images.json: each topic's entries (``id``, ``image``, ``theta``) and how
+    many were recorded per topic."""
     config = read_json(run_dir / CONFIG_FILE)
     views = (config.get("views") if isinstance(config, dict) else None) or []
     if IMAGE_VIEW not in views:
@@ -220,14 +233,11 @@ def read_typical_images(run_dir: str | Path, top_n: int = TYPICAL_TOP_N) -> list
                              "polytopic.typical.typical_images(model, corpus) computes them")
     record = read_json(path)
     try:
-        topics = [[entry["image"] for entry in topic] for topic in record["topics"]]
+        topics = [[dict(entry, image=entry["image"]) for entry in topic] for topic in record["topics"]]
         recorded = int(record["top_n"])
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFileError(f"{path} is corrupted ({type(err).__name__}: {err})") from None
-    if top_n > recorded:
-        logger.warning("only the %d most typical images of each topic are recorded in %s; showing those",
-                       recorded, run_dir)
-    return [topic[:top_n] for topic in topics]
+    return topics, recorded
 
 
 def _primary_language(run_dir: Path) -> str:
@@ -255,3 +265,115 @@ def _existing(run_dir: str | Path) -> Path:
     if not run_dir.is_dir():
         raise ModelFileError(f"{run_dir}: no such run directory")
     return run_dir
+
+
+class Run:
+    """A run directory, opened: what ``evaluate``, ``report`` and ``sweep`` work on.
+
+    ``run.json`` is read when the run is opened; the model is loaded on first use of
+    :attr:`model` and kept; corpora are read through ``corpora`` (a
+    :class:`~polytopic.datasets.CorpusCache`), once per file and reading options, so
+    that runs opened with one cache share the reading of a corpus they all name.
+
+    Parameters
+    ----------
+    path : path
+        The run directory.
+    info : dict
+        Its run.json.
+    model : TopicModel, optional
+        The fitted model, when the caller has it in hand (:func:`fit_run`).
+    corpora : CorpusCache, optional
+        Shared with other runs (default: a cache of this run's own).
+    """
+
+    def __init__(self, path: str | Path, info: dict, *, model=None, corpora=None) -> None:
+        from polytopic.datasets import CorpusCache  # scipy: not for the torch-free quick paths
+
+        self.path = Path(path)
+        self.info = info
+        self.corpora = CorpusCache() if corpora is None else corpora
+        if model is not None:
+            self.model = model
+
+    @classmethod
+    def open(cls, path: str | Path, *, corpora=None) -> Run:
+        """The run at ``path``: its run.json, read now (ModelFileError if missing or corrupted)."""
+        return cls(path, read_run(path), corpora=corpora)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, model={self.info.get('model')!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name or str(self.path)
+
+    @cached_property
+    def model(self):
+        """The saved model, loaded on first use (it imports torch), then kept."""
+        from polytopic.models import load_model
+
+        return load_model(self.path)
+
+    @property
+    def read_options(self) -> dict:
+        """How the training corpus was read (keyword arguments of
+        :func:`~polytopic.datasets.read_corpus`; empty for runs that predate them)."""
+        return dict(self.info.get("read_options") or {})
+
+    def corpus_path(self, reference: str | Path | None = None) -> Path:
+        """``reference`` if given, else the training corpus run.json names.
+
+        Raises
+        ------
+        ModelFileError
+            If run.json names none, or the file named is not found from here.
+        """
+        if reference is not None:
+            return Path(reference)
+        if "corpus" not in self.info:
+            raise ModelFileError(f"{self.path / RUN_FILE} names no training corpus; pass a reference corpus")
+        path = Path(self.info["corpus"])
+        if not path.exists():
+            raise ModelFileError(
+                f"the training corpus {path} named in {self.path / RUN_FILE} is not found from here; "
+                "pass the reference corpus explicitly (--reference)"
+            )
+        return path
+
+    def corpus(self, reference: str | Path | None = None, read_options: dict | None = None):
+        """The training corpus read as at fit time, or the file ``reference`` read with
+        ``read_options`` (default: as the training corpus was when no ``reference`` is
+        given, else :func:`~polytopic.datasets.read_corpus`'s defaults)."""
+        if read_options is None:
+            read_options = self.read_options if reference is None else {}
+        return self.corpora.read(self.corpus_path(reference), **read_options)
+
+    def topics(self, top_n: int = 10, language: str | None = None) -> list[list[str]]:
+        """:func:`read_topics` of this run."""
+        return read_topics(self.path, top_n=top_n, language=language)
+
+    @property
+    def records_typical_images(self) -> bool:
+        """Whether the run recorded its topics' typical training images at fit time."""
+        return (self.path / TYPICAL_IMAGES_FILE).is_file()
+
+    def typical_images(self) -> list[list[dict]]:
+        """Each topic's recorded typical training images (``id``, ``image``, ``theta``),
+        most typical first (see :func:`read_typical_images`)."""
+        return _typical_image_records(self.path)[0]
+
+    @property
+    def metrics(self) -> dict | None:
+        """The run's metrics.json, or None when it has none."""
+        return read_metrics(self.path) if (self.path / METRICS_FILE).is_file() else None
+
+    def write_metrics(self, metrics: dict, figures: dict[str, bytes] | None = None) -> Path:
+        """Write ``figures`` (file name -> PNG bytes), then ``metrics.json``, each file
+        whole or not at all; the path of metrics.json."""
+        for name, data in (figures or {}).items():
+            if Path(name).name != name:
+                raise ParameterError(f"a figure of a run is a file name, not a path: {name!r}")
+            with atomic_file(self.path / name) as partial:
+                partial.write_bytes(data)
+        return write_metrics(self.path, metrics)

@@ -1,9 +1,9 @@
 """Fit one model at several topic counts K, score every fit, and suggest a K.
 
 :func:`sweep` reads the corpus once and, for each K and seed, fits the model into a run
-directory as ``polytopic fit`` writes one (:func:`polytopic.runs.fit_run`), scores it as
-``polytopic evaluate`` does (:func:`polytopic.evaluation.evaluate_run`, the reference
-corpus read and counted once for every fit) and writes its ``metrics.json``. Sentence
+directory as ``polytopic fit`` writes one (:func:`polytopic.runs.fit_run`), scores the
+model it has in hand as ``polytopic evaluate`` does (:func:`polytopic.evaluation.evaluate_run`,
+the reference corpus counted once for every fit) and writes its ``metrics.json``. Sentence
 vectors are encoded by the first fit only: the later ones read them back from the
 encoder's on-disk cache (:mod:`polytopic.encoders.cache`). The sweep directory holds
 
@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from polytopic.alignment_evaluation import REPORT_EXTRA
-from polytopic.datasets import read_corpus
+from polytopic.datasets import CorpusCache
 from polytopic.errors import ParameterError
 from polytopic.evaluation import DIVERSITY_TOP_N, ReferenceCache, evaluate_run
+from polytopic.evaluation.figures import sweep_figure
 from polytopic.models.registry import MODEL_TABLE, model_class
 from polytopic.persistence import atomic_directory, write_json
-from polytopic.runs import fit_run, write_metrics
+from polytopic.runs import fit_run
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,8 @@ TABLE_FILE = "sweep.tsv"
 FIGURE_FILE = "sweep.png"
 #: The scores of a fit a sweep keeps (a row's keys beside k, seed, fit_seconds and run).
 SCORES = ("c_npmi", "topic_diversity", "inverted_rbo")
-#: The names of the rules of :func:`suggest_k`, and how the figure calls them.
+#: The names of the rules of :func:`suggest_k`.
 TOPIC_QUALITY, HIGHEST_NPMI = "topic_quality", "highest_npmi"
-_RULE_LABELS = {TOPIC_QUALITY: "topic quality", HIGHEST_NPMI: "highest NPMI"}
 
 
 def sweep(source: str | Path, model_name: str, topics: Sequence[int], out: str | Path, *,
@@ -97,18 +96,17 @@ def sweep(source: str | Path, model_name: str, topics: Sequence[int], out: str |
     out = Path(out)
     fits = [(k, seed) for k in topics for seed in seeds]
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        corpus = read_corpus(source, **read_options)
-        cache = ReferenceCache()
-        cache.add(Path(source), corpus, read_options)
+        corpora, cache = CorpusCache(), ReferenceCache()
+        corpus = corpora.read(source, **read_options)
         rows, settings, started = [], {}, time.perf_counter()
         for k, seed in fits:
             name = run_name(k, seed, several_seeds=len(seeds) > 1)
-            seconds = fit_run(model_cls(n_topics=k, seed=seed, **options), corpus, tmp / name,
-                              source=source, read_options=read_options)
-            metrics = evaluate_run(tmp / name, cache=cache) | {"run": str(out / name)}
-            write_metrics(tmp / name, metrics)
+            run = fit_run(model_cls(n_topics=k, seed=seed, **options), corpus, tmp / name,
+                          source=source, read_options=read_options, corpora=corpora)
+            metrics = evaluate_run(run, cache=cache) | {"run": str(out / name)}
+            run.write_metrics(metrics)
             settings = metrics["settings"]
-            rows.append(_row(k, seed, name, metrics, seconds))
+            rows.append(_row(k, seed, name, metrics, run.info["fit_seconds"]))
             _log_progress(rows[-1], len(rows), len(fits), time.perf_counter() - started)
         by_k = summarise(rows)
         record = {"model": model_name, "corpus": str(source), "read_options": read_options, "topics": topics,
@@ -160,7 +158,7 @@ def _model_class(model_name: str, options: dict) -> type:
         raise ParameterError(f"a sweep sets {' and '.join(fixed)} itself (from topics and seeds); "
                              "leave them out of the options")
     model_cls = model_class(model_name)
-    if "teacher" in model_cls._parameter_constraints:
+    if model_cls.takes_teacher:
         raise ParameterError(f"model {model_name!r} takes its teacher's number of topics: there is no K to sweep")
     return model_cls
 
@@ -175,7 +173,7 @@ def _row(k: int, seed: int, run: str, metrics: dict, seconds: float) -> dict:
     diversity = metrics["diversity"]
     return {"k": k, "seed": seed, "c_npmi": metrics["coherence"]["c_npmi"]["mean"],
             "topic_diversity": diversity["topic_diversity"], "inverted_rbo": diversity["inverted_rbo"],
-            "fit_seconds": round(seconds, 3), "run": run}
+            "fit_seconds": seconds, "run": run}
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -288,35 +286,8 @@ def write_table(path: Path, by_k: list[dict]) -> None:
 
 
 def write_figure(path: Path, record: dict) -> None:
-    """Draw mean NPMI and topic diversity against K in two panels, the sd over seeds as
-    error bars and the suggested K as a dashed line, into ``path`` (PNG). Without
-    matplotlib (``pip install "polytopic[report]"``) nothing is drawn and one INFO line
-    says so."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # the report extra
-        from matplotlib.figure import Figure
-    except ImportError:
-        logger.info("the sweep figure %s needs matplotlib: %s", FIGURE_FILE, REPORT_EXTRA)
-        return
-    by_k, suggestion = record["by_k"], record["suggestion"]
-    ks = [entry["k"] for entry in by_k]
-    figure = Figure(figsize=(6, 5.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    panels = figure.subplots(2, 1, sharex=True)
-    labels = (f"NPMI (top-{record['settings']['coherence_top_n']})", f"topic diversity (top-{DIVERSITY_TOP_N})")
-    for axes, name, label in zip(panels, ("c_npmi", "topic_diversity"), labels):
-        means = [np.nan if entry[name]["mean"] is None else entry[name]["mean"] for entry in by_k]
-        sds = [0.0 if entry[name]["sd"] is None else entry[name]["sd"] for entry in by_k]
-        axes.errorbar(ks, means, yerr=sds, marker="o", capsize=3)
-        if suggestion["k"] is not None:
-            axes.axvline(suggestion["k"], color="grey", linestyle="--",
-                         label=f"suggested K = {suggestion['k']} ({_RULE_LABELS[suggestion['rule']]})")
-        axes.set_ylabel(label)
-        axes.grid(alpha=0.3)
-    if suggestion["k"] is not None:
-        panels[0].legend(loc="best")
-    n_seeds = len(record["seeds"])
-    panels[0].set_title(record["model"] + (f": mean ± sd over {n_seeds} seeds" if n_seeds > 1 else ""))
-    panels[1].set_xlabel("number of topics K")
-    panels[1].set_xticks(ks)
-    figure.savefig(path, format="png", dpi=100)
+    """Draw the sweep's scores against K (:func:`~polytopic.evaluation.figures.sweep_figure`)
+    into ``path`` (PNG); without matplotlib nothing is drawn and one INFO line says so."""
+    png = sweep_figure(record, FIGURE_FILE, DIVERSITY_TOP_N)
+    if png is not None:
+        path.write_bytes(png)

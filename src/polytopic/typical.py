@@ -88,7 +88,7 @@ def _ranked(model, corpus: Corpus, language, images: bool, top_n: int, embedding
     _check_top_n(top_n)
     if not isinstance(corpus, Corpus):
         raise ParameterError(f"corpus must be a Corpus, not {type(corpus).__name__}")
-    check = getattr(model, "_transform_view", None)  # the model's own ViewError, before any encoding
+    check = getattr(model, "transform_view", None)  # the model's own ViewError, before any encoding
     view = check(language, images) if check is not None else IMAGE if images else language or model.language_
     if isinstance(embeddings, dict):  # only the view's own vectors: transform refuses other views' keys
         embeddings = {view: embeddings[view]} if view in embeddings else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 
-from polytopic.encoders.base import MODALITIES, BaseEncoder, Encoder, check_embeddings, require
+from polytopic.encoders.base import MODALITIES, BaseEncoder, Encoder, check_embeddings
 from polytopic.encoders.cache import VectorCache, default_cache_dir
 from polytopic.encoders.sentence import (
     PACKAGED_MINILM,
@@ -46,7 +46,7 @@ ENCODERS: dict[str, tuple[str, str]] = {
 #: Factories for names not in the registry, per modality.
 _BY_PATH = {
     "text": "polytopic.encoders.clip:text_encoder",
-    "image": "polytopic.encoders.image:clip_image_encoder",
+    "image": "polytopic.encoders.clip:CLIPImageEncoder",
 }
 
 
@@ -106,5 +106,4 @@ __all__ = [
     "default_cache_dir",
     "get_encoder",
     "get_token_encoder",
-    "require",
 ]

@@ -9,7 +9,6 @@ image file); :class:`~polytopic.encoders.tokens.TokenEncoder` gives one vector p
 
 from __future__ import annotations
 
-import importlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -26,20 +25,6 @@ logger = logging.getLogger(__name__)
 
 #: What an encoder reads.
 MODALITIES = ("text", "image")
-
-
-def require(module: str, extra: str, purpose: str, error: type[Exception] = EncoderError):
-    """Import ``module`` or raise ``error`` naming the extra to install.
-
-    ``purpose`` completes "... needs <module>" (e.g. ``"the static-minilm encoder"``).
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise error(
-            f"{purpose} needs the {module.split('.')[0]!r} package ({err}): "
-            f'pip install "polytopic[{extra}]"'
-        ) from None
 
 
 class BaseEncoder(ABC):

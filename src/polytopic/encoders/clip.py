@@ -2,9 +2,8 @@
 
 A CLIP (Radford et al. 2021) or SigLIP (Zhai et al. 2023) model maps an image and a text
 to vectors compared by cosine. :class:`CLIPImageEncoder` is the vision tower (the image
-encoder the registry builds for any image spec that is a path, through
-:func:`~polytopic.encoders.image.clip_image_encoder`) and :class:`CLIPTextEncoder` the
-text tower of the same directory, for models that need aligned text and image vectors.
+encoder the registry builds for any image spec that is a path) and :class:`CLIPTextEncoder`
+the text tower of the same directory, for models that need aligned text and image vectors.
 No such model ships in a PyPI package (``shared/MODELS.md``): the weights must be on disk.
 The identity hashes every file of the directory, so a changed weight never reads the
 vectors of the original.
@@ -185,7 +184,10 @@ class _CLIPTower(Encoder):
 
 
 class CLIPImageEncoder(_CLIPTower, ImageEncoder):
-    """The vision tower of a CLIP-family model (see :func:`clip_image_encoder`).
+    """The vision tower of a local CLIP-family model: a transformers ``CLIPModel``,
+    ``CLIPVisionModelWithProjection`` or ``SiglipModel`` directory, or a
+    sentence-transformers CLIP folder (options: ``device``, ``normalize``, ``batch_size``,
+    ``cache_dir``, ``progress``); an :class:`EncoderError` if ``path`` holds no such model.
 
     Images go through the model's own image processor, the PIL implementation (it needs
     no torchvision, and gives the same vectors wherever it runs).

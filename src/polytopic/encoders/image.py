@@ -13,9 +13,8 @@ offline default, :class:`ImageFeatureEncoder`, is built from hand-made features:
 colour histogram in CIELAB, gradient-orientation histograms on a grid of cells (HOG-like)
 and a small grey thumbnail. They see colour, layout and texture, not meaning; against
 MiniLM text vectors a linear CCA finds weak but real signal
-(``benchmarks/bench_image_features.py``). :func:`clip_image_encoder` loads a CLIP or
-SigLIP vision tower (transformers or sentence-transformers layout) from a local
-directory; the towers live in :mod:`polytopic.encoders.clip`.
+(``benchmarks/bench_image_features.py``). A CLIP or SigLIP vision tower from a local
+directory is :class:`polytopic.encoders.clip.CLIPImageEncoder`.
 """
 
 from __future__ import annotations
@@ -331,22 +330,3 @@ class ImageFeatureEncoder(ImageEncoder):
     def _encode_batch(self, paths):
         pixels = np.stack([np.asarray(load_image(p, self.size)) for p in paths])
         return self.features(pixels)
-
-
-def clip_image_encoder(path: str | Path, **options) -> Encoder:
-    """The image encoder of a local CLIP-family model: the registry's entry for any image
-    spec that is not a registered name.
-
-    ``path`` is a transformers ``CLIPModel``, ``CLIPVisionModelWithProjection`` or
-    ``SiglipModel`` directory, or a sentence-transformers CLIP folder; ``options`` go to
-    :class:`~polytopic.encoders.clip.CLIPImageEncoder` (``device``, ``normalize``,
-    ``batch_size``, ``cache_dir``, ``progress``).
-
-    Raises
-    ------
-    EncoderError
-        If ``path`` is not a directory holding such a model.
-    """
-    from polytopic.encoders.clip import CLIPImageEncoder
-
-    return CLIPImageEncoder(path, **options)

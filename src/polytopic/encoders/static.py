@@ -38,13 +38,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from polytopic.encoders.base import XLMR_LANGUAGES, Encoder, require
+from polytopic.encoders.base import XLMR_LANGUAGES, Encoder
 from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
 from polytopic.encoders.e5 import E5_NAME, converted_model_dir
 from polytopic.encoders.identity import directory_fingerprint, model_source
 from polytopic.encoders.sentence import PACKAGED_MINILM, packaged_minilm_path
-from polytopic.errors import EncoderError
+from polytopic.errors import EncoderError, require
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def pca(vectors: np.ndarray, n_components: int) -> np.ndarray:
 def distill(source: str | Path, folder: str | Path, pca_dims: int = PCA_DIMS,
             sif_coefficient: float = SIF_COEFFICIENT, progress: bool = True) -> None:
     """Distil the transformers model directory ``source`` into a model2vec model in ``folder``."""
-    model2vec = require("model2vec", "static", "static encoders")
+    model2vec = require("model2vec", "static", "static encoders", EncoderError)
     from tokenizers import Tokenizer
     from transformers import AutoModel
 
@@ -201,7 +201,7 @@ class StaticEncoder(Encoder):
     description: str
 
     def __init__(self, batch_size: int = 1024, **options):
-        require("model2vec", "static", f"the {self.name} encoder")
+        require("model2vec", "static", f"the {self.name} encoder", EncoderError)
         super().__init__(batch_size=batch_size, **options)
 
     @property

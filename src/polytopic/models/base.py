@@ -31,6 +31,7 @@ from polytopic.encoders.base import covers
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, Optional, validate
+from polytopic.models.ranking import top_words
 from polytopic.models.files import ARRAYS_FILE, CONFIG_FILE, FORMAT, FORMAT_VERSION, VOCABULARY_FILE, load_model
 from polytopic.persistence import atomic_directory, write_arrays, write_json
 
@@ -95,10 +96,18 @@ class TopicModel(ABC):
     image_view: ClassVar[bool] = False
     reads_vectors: ClassVar[bool] = False
     transform_reads_bow: ClassVar[bool] = True
+    #: Learns from a fitted teacher's posteriors (a ``teacher`` parameter) and takes its K.
+    takes_teacher: ClassVar[bool] = False
     #: Words seen fewer times are dropped from the vocabulary (TopClus: 5).
     min_count: int = 1
 
     # -- parameters ---------------------------------------------------------------
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        """The constructor's arguments: what :meth:`get_params` returns and
+        :meth:`set_params` takes."""
+        return tuple(cls._parameter_constraints)
+
     def get_params(self) -> dict:
         return {name: getattr(self, name) for name in self._parameter_constraints}
 
@@ -229,8 +238,9 @@ class TopicModel(ABC):
         ``torch.device`` (models without a ``device`` parameter ignore it)."""
 
     # -- inference ----------------------------------------------------------------------------
-    def _transform_view(self, language: str | None, images: bool) -> str:
-        """The view ``transform`` reads, or a :class:`ViewError` saying why it cannot."""
+    def transform_view(self, language: str | None = None, images: bool = False) -> str:
+        """The view :meth:`transform` reads for ``language`` / ``images``, or a
+        :class:`ViewError` saying why it cannot: callers check before encoding anything."""
         self._check_fitted()
         if images:
             if language is not None:
@@ -270,7 +280,7 @@ class TopicModel(ABC):
     def _input_view(self, documents, language: str | None, images: bool, embeddings) -> View:
         """The view of ``documents`` that :meth:`transform` reads, with the inputs the
         model needs (bag of words over its vocabulary, vectors)."""
-        view_name = self._transform_view(language, images)
+        view_name = self.transform_view(language, images)
         corpus = as_corpus(documents, None if images else view_name)
         view = self._build_view(corpus, view_name)
         known = self.views_ if view_name in self.views_ else (*self.views_, view_name)
@@ -321,11 +331,7 @@ class TopicModel(ABC):
         if not isinstance(top_n, int) or top_n < 1:
             raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
         language = self._language(language)
-        words = np.array(self.vocabularies_[language].words, dtype=object)
-        matrix = self._topic_word(language)
-        top_n = min(top_n, matrix.shape[1])
-        best = np.argsort(-matrix, axis=1, kind="stable")[:, :top_n]
-        return [list(words[row]) for row in best]
+        return top_words(self._topic_word(language), self.vocabularies_[language].words, top_n)
 
     # -- persistence ----------------------------------------------------------------------
     @abstractmethod
@@ -336,7 +342,7 @@ class TopicModel(ABC):
     def _restore(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
         """Inverse of :meth:`_state` on a model whose base bookkeeping is restored."""
 
-    def _saved_params(self) -> dict:
+    def saved_params(self) -> dict:
         """Parameters as JSON: objects that stand for a name (an encoder) become it."""
         def named(value):
             if isinstance(value, dict):
@@ -361,7 +367,7 @@ class TopicModel(ABC):
             "format_version": FORMAT_VERSION,
             "polytopic_version": __version__,
             "model": self.name,
-            "params": self._saved_params(),
+            "params": self.saved_params(),
             "language": self.language_,
             "languages": list(self.languages_),
             "views": list(self.views_),

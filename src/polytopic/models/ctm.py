@@ -89,10 +89,10 @@ class ZeroShotTM(_EmbeddingTopicModel):
         super().__init__(n_topics, **params)
         self.image_encoder = image_encoder
 
-    def _transform_view(self, language, images):
+    def transform_view(self, language, images):
         self._check_fitted()
         if not images or IMAGE in self.views_ or self.image_encoder is None:
-            return super()._transform_view(language, images)
+            return super().transform_view(language, images)
         if language is not None:
             raise ViewError("transform reads one view: give language=... or images=True, not both")
         text, image = self._encoder_for(self.language_), self._encoder_for(IMAGE)

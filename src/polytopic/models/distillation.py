@@ -111,6 +111,7 @@ class ZeroShotKD(ZeroShotTM):
 
     name = "zeroshot-kd"
     image_view = True
+    takes_teacher = True
     _parameter_constraints: ClassVar[dict] = {
         **ZeroShotTM._parameter_constraints,
         "n_topics": Optional(Interval(int, 1)),
@@ -216,8 +217,8 @@ class ZeroShotKD(ZeroShotTM):
             super()._record(views, languages[:1], languages[:1])
         self.teacher_ = _teacher_summary(self._teacher(), self.teacher)
 
-    def _transform_view(self, language, images):
-        name = super()._transform_view(language, images)
+    def transform_view(self, language, images):
+        name = super().transform_view(language, images)
         if IMAGE in self.views_ and name != IMAGE:
             raise ViewError("this student reads images (transform(..., images=True)); its topic words are in "
                             f"{self.language_!r}, but it has no inference network for texts")
@@ -260,9 +261,9 @@ class ZeroShotKD(ZeroShotTM):
         return mean, log_variance, has_teacher
 
     # -- persistence ----------------------------------------------------------------------
-    def _saved_params(self) -> dict:
+    def saved_params(self) -> dict:
         """The teacher is saved as its path (a fitted object as None: only the student is kept)."""
-        params = super()._saved_params()
+        params = super().saved_params()
         params["teacher"] = str(self.teacher) if isinstance(self.teacher, (str, Path)) else None
         return params
 
@@ -292,4 +293,4 @@ def _teacher_summary(teacher: ZeroShotTM, spec) -> dict:
     """What the saved student records of its teacher."""
     return {"model": teacher.name, "path": str(spec) if isinstance(spec, (str, Path)) else None,
             "language": teacher.language_, "n_topics": teacher.n_topics,
-            "encoder": teacher._saved_params().get("encoder")}
+            "encoder": teacher.saved_params().get("encoder")}

@@ -186,8 +186,8 @@ class M3LContrast(TopicModel):
                                description="fitting M3L-Contrast")
         self.network_ = network.cpu().eval()
 
-    def _transform_view(self, language, images):
-        name = super()._transform_view(language, images)
+    def transform_view(self, language, images):
+        name = super().transform_view(language, images)
         if name not in self.views_:
             raise ViewError(f"M3L-Contrast has an inference network for {list(self.views_)}, not {name!r}")
         return name

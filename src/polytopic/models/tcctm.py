@@ -11,7 +11,7 @@ last hidden layer's activations after dropout, the input of μ and log σ²
 with L_ELBO the CombinedTM's negated ELBO and L_NLL the negative log-likelihood of the
 label; λ (``label_weight``) is 1 by default, the best of the paper's search over
 {0.1, 0.2, ..., 3.0} (§4). The labels are LDA topic labels
-(:func:`~polytopic.topic_labels.choose_topics`, §4) unless ``label_field`` names a label
+(:func:`~polytopic.models.topic_labels.choose_topics`, §4) unless ``label_field`` names a label
 field of the corpus. The head does not change θ: ``transform`` is the CombinedTM's.
 
 The authors' code (aaronmueller/contextualized-topic-models) attaches the head,
@@ -45,7 +45,7 @@ from polytopic.models.training import BatchSource, TrainingResult
 from polytopic.models.vae import TopicVAE
 from polytopic.models.views import View
 from polytopic.params import Anything, Interval, Optional, Sizes
-from polytopic.topic_labels import DEFAULT_GRID, choose_topics, field_labels
+from polytopic.models.topic_labels import DEFAULT_GRID, choose_topics, field_labels
 
 logger = logging.getLogger(__name__)
 
@@ -113,11 +113,11 @@ class TCCTM(CombinedTM):
         A label field of the corpus (``"section"``) to classify. Every document of the
         modelled language needs a value (None or a blank string is missing:
         ``ParameterError``); values are kept as strings, and there must be at least two.
-        None (default): LDA topic labels from :func:`~polytopic.topic_labels.choose_topics`
+        None (default): LDA topic labels from :func:`~polytopic.models.topic_labels.choose_topics`
         on the training texts, with this model's vocabulary settings and seed.
     label_grid : sequence of int
         The numbers of LDA topics searched by NPMI (default
-        :data:`~polytopic.topic_labels.DEFAULT_GRID`, 7 LDA fits; the paper's grid is
+        :data:`~polytopic.models.topic_labels.DEFAULT_GRID`, 7 LDA fits; the paper's grid is
         ``range(10, 260, 10)``). Used without ``label_field``.
     label_iterations : int
         Gibbs iterations of each LDA (paper: 400).

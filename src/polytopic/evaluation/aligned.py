@@ -15,8 +15,8 @@ the items that have both:
 and the coherence of the topic words of each requested language the model has words for,
 against that language's texts of the reference corpus. The result is a JSON-able dict that
 ``polytopic evaluate --aligned`` stores under ``"alignment"`` in ``metrics.json``;
-:func:`write_confusion_figures` draws the matrices (matplotlib, the ``report`` extra) and
-:func:`alignment_rows` gives the rows of the comparison table.
+:func:`~polytopic.evaluation.figures.confusion_figures` draws the matrices and
+:func:`~polytopic.evaluation.tables.alignment_rows` gives the rows of the comparison table.
 """
 
 from __future__ import annotations
@@ -29,18 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from polytopic.corpus import Corpus
+from polytopic.datasets import CorpusCache
 from polytopic.errors import CorpusError, MetricError, ParameterError, ViewError
-from polytopic.evaluation import (
-    COHERENCE_TOP_N,
-    ReferenceCache,
-    json_safe,
-    reference_path,
-    coherence_scores,
-    tokenizer_settings,
-)
+from polytopic.evaluation.references import ReferenceCache
+from polytopic.evaluation.scores import COHERENCE_TOP_N, json_safe, score_topics, tokenizer_settings
 from polytopic.metrics import (
     MEASURES,
-    ReferenceTexts,
     alignment,
     js_divergence,
     mrr,
@@ -49,7 +43,7 @@ from polytopic.metrics import (
 )
 from polytopic.metrics.checks import distributions
 from polytopic.models.views import IMAGE
-from polytopic.persistence import atomic_file
+from polytopic.runs import Run
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +51,6 @@ logger = logging.getLogger(__name__)
 #: aligned file by default; a per-document language field does not (aligned items carry
 #: {language: text} objects).
 INHERITED_READ_OPTIONS = ("text_field", "id_field", "image_field", "language")
-REPORT_EXTRA = 'pip install "polytopic[report]"'
 
 _SETTINGS = {
     "baseline": "source rows permuted by numpy.random.default_rng(shuffle_seed).permutation, then scored "
@@ -139,8 +132,8 @@ def evaluate_aligned(
 
     Parameters
     ----------
-    run : path or TopicModel
-        A run directory written by ``polytopic fit``, or a fitted model.
+    run : Run or TopicModel
+        A run (:meth:`Run.open <polytopic.runs.Run.open>`), or a fitted model.
     aligned : Corpus or path
         Aligned items, e.g. ``{"id": ..., "text": {"en": ..., "it": ...}}`` lines. A path
         is read with ``read_options`` over those recorded in the run's ``run.json``
@@ -182,9 +175,10 @@ def evaluate_aligned(
     ParameterError
         Fewer than two views, or a view named twice.
     """
-    model, run_info, run_dir = _model_and_run(run)
+    model, run = (run.model, run) if isinstance(run, Run) else (run, None)
     views = _views(model, languages, images)
-    corpus, name, options = _aligned_corpus(aligned, run_info, read_options)
+    corpora = run.corpora if run is not None else CorpusCache()
+    corpus, name, options = _aligned_corpus(aligned, run, corpora, read_options)
     positions = {view: _positions(corpus, view, name) for view in views}
     ordered = [pair for a, b in itertools.combinations(views, 2) for pair in ((a, b), (b, a))]
     common = {(a, b): np.intersect1d(positions[a], positions[b]) for a, b in ordered}
@@ -192,7 +186,7 @@ def evaluate_aligned(
         if items.size == 0:
             raise CorpusError(f"no item of {name} has both the {a!r} and the {b!r} view")
     categories = None if category_field is None else item_categories(corpus, category_field, name)
-    check = getattr(model, "_transform_view", None)
+    check = getattr(model, "transform_view", None)
     if check is not None:  # before any encoding: the model's own ViewError for a view it cannot read
         for view in views:
             check(None if view == IMAGE else view, view == IMAGE)
@@ -202,8 +196,8 @@ def evaluate_aligned(
         relevant = None if categories is None else shared_category_relevance([categories[i] for i in items])
         pairs[f"{a}->{b}"] = {"source": a, "target": b} | pair_scores(
             _rows(theta[a], positions[a], items), _rows(theta[b], positions[b], items), seed, relevant)
-    coherence, skipped, coherence_settings = _coherence(model, [v for v in views if v != IMAGE], run_info, run_dir,
-                                                        reference, cache)
+    coherence, skipped, coherence_settings = _coherence(model, [v for v in views if v != IMAGE], run, corpora,
+                                                        reference, cache or ReferenceCache())
     settings = {"aligned_corpus": name, "read_options": options, "aligned_items": len(corpus), "views": list(views),
                 "shuffle_seed": seed} | _SETTINGS | coherence_settings
     if categories is not None:
@@ -211,16 +205,6 @@ def evaluate_aligned(
                      "items_without_category": sum(not c for c in categories)} | _CATEGORY_SETTINGS
     return json_safe({"n_items": {view: int(positions[view].size) for view in views}, "pairs": pairs,
                        "coherence": coherence, "coherence_skipped": skipped, "settings": settings})
-
-
-def _model_and_run(run):
-    """(model, run.json contents, run directory) of a run directory or a fitted model."""
-    if isinstance(run, (str, Path)):
-        from polytopic.models import load_model  # torch
-        from polytopic.runs import read_run
-
-        return load_model(run), read_run(run), Path(run)
-    return run, {}, None
 
 
 def _views(model, languages: Sequence[str] | None, images: bool) -> tuple[str, ...]:
@@ -239,15 +223,14 @@ def _views(model, languages: Sequence[str] | None, images: bool) -> tuple[str, .
     return views
 
 
-def _aligned_corpus(aligned, run_info: dict, read_options) -> tuple[Corpus, str, dict | None]:
+def _aligned_corpus(aligned, run: Run | None, corpora: CorpusCache,
+                    read_options) -> tuple[Corpus, str, dict | None]:
     """The aligned corpus, its name, and the reading options it was read with."""
     if isinstance(aligned, Corpus):
         return aligned, repr(aligned), None
-    from polytopic.datasets import read_corpus
-
-    recorded = run_info.get("read_options") or {}
+    recorded = run.read_options if run is not None else {}
     options = {k: recorded[k] for k in INHERITED_READ_OPTIONS if k in recorded} | dict(read_options or {})
-    return read_corpus(aligned, **options), str(aligned), options
+    return corpora.read(aligned, **options), str(aligned), options
 
 
 def _positions(corpus: Corpus, view: str, name: str) -> np.ndarray:
@@ -305,14 +288,15 @@ def _rows(theta: np.ndarray, positions: np.ndarray, items: np.ndarray) -> np.nda
     return theta[np.searchsorted(positions, items)]
 
 
-def _coherence(model, languages: list[str], run_info: dict, run_dir, reference, cache) -> tuple[dict, dict, dict]:
+def _coherence(model, languages: list[str], run: Run | None, corpora: CorpusCache, reference,
+               cache: ReferenceCache) -> tuple[dict, dict, dict]:
     """Coherence of the topic words of each of ``languages`` the model has words for."""
     vocabularies = getattr(model, "vocabularies_", {})
     skipped = {lang: "the model has no topic words in this language (zero-shot transfer)"
                for lang in languages if lang not in vocabularies}
     scored = [lang for lang in languages if lang in vocabularies]
     settings: dict = {}
-    if run_dir is None and reference is None:
+    if run is None and reference is None:
         skipped |= {lang: "no reference corpus given" for lang in scored}
         scored = []
     elif scored:
@@ -321,7 +305,8 @@ def _coherence(model, languages: list[str], run_info: dict, run_dir, reference, 
     for lang in scored:
         tokenizer = vocabularies[lang].tokenizer
         try:
-            name, texts = _reference_texts(reference, lang, tokenizer, run_info, run_dir, cache)
+            name, corpus = _reference(reference, run, corpora)
+            texts = cache.texts(corpus, lang, tokenizer)
         except CorpusError as err:  # the reference lacks a language the model has words for
             logger.warning("no coherence in %r: %s", lang, err)
             skipped[lang] = f"the reference corpus has no texts in this language ({err})"
@@ -329,83 +314,17 @@ def _coherence(model, languages: list[str], run_info: dict, run_dir, reference, 
         settings["reference_corpus"] = name
         documents[lang] = len(texts)
         tokenizers[lang] = tokenizer_settings(tokenizer)
-        coherence[lang] = coherence_scores(model.topics(top_n=COHERENCE_TOP_N, language=lang), texts)
+        coherence[lang] = score_topics(model.topics(top_n=COHERENCE_TOP_N, language=lang), texts)["coherence"]
     if documents:
         settings |= {"reference_documents": documents, "tokenizers": tokenizers}
     return coherence, skipped, settings
 
 
-def _reference_texts(reference, language: str, tokenizer, run_info: dict, run_dir, cache) -> tuple[str, ReferenceTexts]:
+def _reference(reference, run: Run | None, corpora: CorpusCache) -> tuple[str, Corpus]:
+    """The reference corpus of coherence and its name: ``reference`` itself, the file
+    ``reference`` (read with the defaults), or the run's training corpus as read at fit time."""
     if isinstance(reference, Corpus):
-        return repr(reference), ReferenceTexts(reference.tokens(language, tokenizer=tokenizer))
-    path = reference_path(run_dir, run_info, reference)
-    options = run_info.get("read_options") if reference is None else None
-    _corpus, texts = (cache or ReferenceCache()).get(path, language, tokenizer, options)
-    return str(path), texts
-
-
-# -- figures and table rows -------------------------------------------------------------------
-def write_confusion_figures(directory: str | Path, result: Mapping) -> list[Path]:
-    """Draw the argmax-topic confusion matrix of each unordered pair of views (the first
-    view's topics as rows) as ``confusion-<a>-<b>.png`` in ``directory``, each file whole
-    or not at all. Without matplotlib (``pip install "polytopic[report]"``) nothing is
-    drawn and one INFO line says so.
-
-    Returns
-    -------
-    list of Path, the figures written.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # the report extra
-        from matplotlib.figure import Figure
-    except ImportError:
-        logger.info("the confusion-matrix figures need matplotlib: %s", REPORT_EXTRA)
-        return []
-    written = []
-    for a, b in itertools.combinations(result["settings"]["views"], 2):
-        pair = result["pairs"][f"{a}->{b}"]
-        counts = np.asarray(pair["confusion"])
-        figure = Figure(figsize=(5.5, 4.5), layout="constrained")
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        image = axes.imshow(counts, cmap="viridis", interpolation="nearest")
-        figure.colorbar(image, ax=axes, label="items")
-        axes.set_xlabel(f"argmax topic of the {b!r} view")
-        axes.set_ylabel(f"argmax topic of the {a!r} view")
-        match = pair["match"]
-        axes.set_title(f"{pair['n_pairs']} aligned items, Match {match:.3f}" if match is not None
-                       else f"{pair['n_pairs']} aligned items")
-        path = Path(directory) / f"confusion-{a}-{b}.png"
-        with atomic_file(path) as partial:
-            figure.savefig(partial, format="png", dpi=100)
-        written.append(path)
-    return written
-
-
-_PAIR_ROWS = (("n_pairs", "pairs"), ("match", "match"), ("match_random", "match (shuffled)"), ("kl", "KL"),
-              ("kl_random", "KL (shuffled)"), ("jsd", "JSD"), ("jsd_random", "JSD (shuffled)"), ("mrr", "MRR"),
-              ("mrr_random", "MRR (shuffled)"), ("uap", "UAP (categories)"),
-              ("uap_random", "UAP (categories, shuffled)"))
-#: Scores only some evaluations have (with a category field): no row where no result has them.
-_OPTIONAL_SCORES = {"uap", "uap_random"}
-
-
-def alignment_rows(results: list[dict]) -> list[tuple[str, list]]:
-    """Table rows of the ``"alignment"`` entries of ``results`` (none if no result has one):
-    each ordered pair's scores, then each language's coherence."""
-    entries = [r.get("alignment") or {} for r in results]
-    pairs = list(dict.fromkeys(key for e in entries for key in e.get("pairs", {})))
-    rows = []
-    for key in pairs:
-        arrow = key.replace("->", "→")
-        scored = [e.get("pairs", {}).get(key, {}) for e in entries]
-        for score, shown in _PAIR_ROWS:
-            if score in _OPTIONAL_SCORES and not any(score in pair for pair in scored):
-                continue
-            rows.append((f"{arrow} {shown}", [pair.get(score) for pair in scored]))
-    languages = list(dict.fromkeys(lang for e in entries for lang in e.get("coherence", {})))
-    for lang in languages:
-        for name in MEASURES:
-            rows.append((f"coherence {name} [{lang}]",
-                         [e.get("coherence", {}).get(lang, {}).get(name, {}).get("mean") for e in entries]))
-    return rows
+        return repr(reference), reference
+    if run is None:
+        return str(reference), corpora.read(reference)
+    return str(run.corpus_path(reference)), run.corpus(reference)

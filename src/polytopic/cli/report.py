@@ -1,18 +1,16 @@
 """The ``report`` command of :mod:`polytopic.cli`: one self-contained HTML page of one run,
-or of several side by side (:mod:`polytopic.report_data` gathers, :mod:`polytopic.report_html`
+or of several side by side (:mod:`polytopic.report.data` gathers, :mod:`polytopic.report.html`
 renders; both are imported when the command runs).
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
-from polytopic.cli_options import _quiet, quiet_option
-
-logger = logging.getLogger("polytopic.cli")
+from polytopic.cli.options import is_quiet, logger, quiet_option
+from polytopic.runs import Run
 
 
 @click.command()
@@ -35,18 +33,18 @@ def report(runs, out, reference, aligned, map_documents, seed):
     and icons, coherence), a map of the documents, the cross-lingual confusion matrices, the
     metrics with their settings, topic similarity and the run's facts. Several runs are
     compared side by side. The page inlines everything: it opens offline."""
+    from polytopic.datasets import CorpusCache
     from polytopic.evaluation import ReferenceCache
-    from polytopic.report_data import MAP_DOCUMENTS, gather
-    from polytopic.report_html import write
+    from polytopic.report import MAP_DOCUMENTS, gather, write
 
     if reference is not None and len(runs) > 1:
         raise click.UsageError("--reference names one run's moved corpus: give it with a single run")
-    cache, gathered = ReferenceCache(), []
+    corpora, cache, gathered = CorpusCache(), ReferenceCache(), []
     for run in runs:
         logger.info("reading %s", run)
-        gathered.append(gather(run, reference=reference, aligned=aligned, seed=seed, cache=cache,
+        gathered.append(gather(Run.open(run, corpora=corpora), reference=reference, aligned=aligned, seed=seed, cache=cache,
                                map_documents=MAP_DOCUMENTS if map_documents is None else map_documents,
-                               progress=not _quiet()))
+                               progress=not is_quiet()))
         for note in gathered[-1].notes:
             logger.warning("%s: %s", run, note)
     path = write(gathered, out)

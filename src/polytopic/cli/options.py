@@ -1,6 +1,9 @@
 """What the commands of :mod:`polytopic.cli` share: logging to standard error and
 ``--quiet``, and the options (with their parsers) that say how to read a corpus file,
 which model to fit with which arguments, and where to write.
+
+Every command's messages go to the logger ``polytopic.cli`` (:data:`logger`): they read
+"INFO polytopic.cli: ..." whichever module of the command writes them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from polytopic.models.registry import MODEL_TABLE, model_descriptions
 
 OUTPUT_FORMATS = (".npy", ".csv", ".tsv", ".jsonl")
 _QUIET = "polytopic.quiet"
+logger = logging.getLogger("polytopic.cli")
 
 
 # -- logging and --quiet -------------------------------------------------------------------
@@ -55,7 +59,7 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, c
                             help="No progress bars or info messages.")
 
 
-def _quiet() -> bool:
+def is_quiet() -> bool:
     """Whether this invocation was asked to be quiet (by any ``-q``)."""
     return click.get_current_context().find_root().meta.get(_QUIET, False)
 
@@ -73,7 +77,7 @@ _READ_OPTIONS = {  # option name -> (flag, metavar, help)
 }
 
 
-def _read_options(*names: str, from_run: bool = False):
+def reading_options(*names: str, from_run: bool = False):
     """A decorator adding the options ``names`` (keys of :data:`READ_DEFAULTS`) that say
     how to read a corpus file. With ``from_run`` they default to unset (None): the command
     reads the file as the run's training corpus was read (``run.json``), else as by default."""
@@ -94,24 +98,24 @@ def _read_options(*names: str, from_run: bool = False):
 
 
 #: Options that say how to read a corpus file, shared by fit and transform.
-_corpus_options = _read_options(*READ_DEFAULTS)
+corpus_options = reading_options(*READ_DEFAULTS)
 
 
-def _read_kwargs(text_field, id_field, language_field, corpus_language, image_field) -> dict:
+def read_kwargs(text_field, id_field, language_field, corpus_language, image_field) -> dict:
     """The reading options as keyword arguments of :func:`~polytopic.datasets.read_corpus`
     (what run.json records as ``read_options``)."""
     return {"text_field": text_field, "id_field": id_field, "language": corpus_language,
             "language_field": language_field, "image_field": image_field}
 
 
-def _read(path: Path, **read_options):
+def read_corpus_file(path: Path, **read_options):
     """The corpus at ``path`` (a folder of .txt files takes only its language)."""
     from polytopic.datasets import read_corpus  # scipy: imported by the commands that read corpora
 
-    return read_corpus(path, **_read_kwargs(**read_options))
+    return read_corpus(path, **read_kwargs(**read_options))
 
 
-def _parse_params(pairs: tuple[str, ...]) -> dict:
+def parse_params(pairs: tuple[str, ...]) -> dict:
     """``--param KEY=VALUE`` pairs as keyword arguments; values are JSON where they parse."""
     params = {}
     for pair in pairs:
@@ -125,7 +129,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict:
     return params
 
 
-def _split_languages(_ctx, _param, value: str | None) -> list[str] | None:
+def split_languages(_ctx, _param, value: str | None) -> list[str] | None:
     """``--languages en,it`` as ``["en", "it"]``."""
     if value is None:
         return None
@@ -135,7 +139,7 @@ def _split_languages(_ctx, _param, value: str | None) -> list[str] | None:
     return languages
 
 
-def _split_encoders(_ctx, _param, value: str | None):
+def split_encoders(_ctx, _param, value: str | None):
     """``--encoder NAME`` as is; ``--encoder en=NAME,it=NAME`` as ``{"en": NAME, "it": NAME}``."""
     if value is None or "=" not in value:
         return value
@@ -145,7 +149,7 @@ def _split_encoders(_ctx, _param, value: str | None):
     return {key.strip(): name.strip() for key, _, name in pairs}
 
 
-def _check_output(_ctx, _param, output: Path | None) -> Path | None:
+def check_output(_ctx, _param, output: Path | None) -> Path | None:
     """``--output`` is checked when the command line is read, before any work."""
     if output is None:
         return None
@@ -156,7 +160,7 @@ def _check_output(_ctx, _param, output: Path | None) -> Path | None:
     return output
 
 
-def _model_options(model_name: str, model_cls, chosen: dict, params: tuple[str, ...]) -> dict:
+def model_options(model_name: str, model_cls, chosen: dict, params: tuple[str, ...]) -> dict:
     """Constructor arguments from the command line: the options given, the ``--param``
     pairs, and ``progress`` (off when quiet) for models that report it.
 
@@ -165,27 +169,27 @@ def _model_options(model_name: str, model_cls, chosen: dict, params: tuple[str, 
     click.UsageError
         If the model takes no such argument.
     """
-    options = {k: v for k, v in chosen.items() if v is not None} | _parse_params(params)
-    takes = model_cls._parameter_constraints
+    options = {k: v for k, v in chosen.items() if v is not None} | parse_params(params)
+    takes = model_cls.parameter_names()
     if "languages" in options and "languages" not in takes:
         raise click.BadParameter(_languages_refusal(model_name), param_hint="--languages")
     unknown = sorted(set(options) - set(takes))
     if unknown:
         raise click.UsageError(f"model {model_name!r} has no option(s) {unknown}")
     if "progress" in takes:
-        options.setdefault("progress", not _quiet())
+        options.setdefault("progress", not is_quiet())
     return options
 
 
 def _languages_refusal(model_name: str) -> str:
     from polytopic.models import MODELS  # every model: only to name those that learn several languages
 
-    takers = [name for name, cls in MODELS.items() if "languages" in cls._parameter_constraints]
+    takers = [name for name, cls in MODELS.items() if "languages" in cls.parameter_names()]
     return (f"model {model_name!r} learns one language (choose it with --language); the models that learn "
             f"several are: {', '.join(takers) or 'none'}")
 
 
-def _model_help() -> str:
+def model_help() -> str:
     """The model list of ``fit --help``, from the registry (no model is imported)."""
     lines = [f"  {name:<10} {description}" for name, description in model_descriptions().items()]
     return "Models:\n\n\b\n" + "\n".join(lines)
@@ -200,3 +204,25 @@ def model_choice(default: str):
 model_option = model_choice("combined")
 #: The demo's model: more coherent than every peer at top-25 diversity >= 0.9 (issue #14).
 DEMO_MODEL = "clustering"
+
+
+# -- options that fit and sweep share ----------------------------------------------------
+epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=None,
+                             help="Training epochs (model default if unset).")
+vocabulary_size_option = click.option("--vocabulary-size", type=click.IntRange(min=1), default=None,
+                                      help="Words kept per language (default 2000).")
+
+
+def encoder_option(help_text: str):
+    """``--encoder NAME|L1=NAME,L2=NAME`` (:func:`split_encoders`)."""
+    return click.option("--encoder", default=None, callback=split_encoders, metavar="NAME|L1=NAME,L2=NAME",
+                        help=help_text)
+
+
+def params_option(help_text: str):
+    """``--param KEY=VALUE``, repeatable (:func:`parse_params` reads the pairs)."""
+    return click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=help_text)
+
+
+def overwrite_option(help_text: str):
+    return click.option("--overwrite", is_flag=True, help=help_text)

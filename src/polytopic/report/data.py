@@ -1,11 +1,12 @@
 """What a report shows of one run, gathered as plain data (no HTML, no plotting).
 
-:func:`gather` reads a run directory, its training corpus and its metrics and returns a
+:func:`gather` reads an opened :class:`~polytopic.runs.Run` (its model, loaded once, its
+training corpus, read once, and its metrics) and returns a
 :class:`RunReport`: every topic's words per language, share of the corpus, most typical
 documents and images, per-topic coherence and nearest topic; the topic-similarity
 matrix; a 2-d map of the documents; the cross-lingual alignment; the run's facts. Any
 fitted model answers, because everything comes from the contract (``transform``,
-``topic_word``, ``topics``) and the run's files. :mod:`polytopic.report_html` renders it.
+``topic_word``, ``topics``) and the run. :mod:`polytopic.report.html` renders it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from polytopic.corpus import Corpus
-from polytopic.datasets import read_corpus
+from polytopic.encoders.image import load_image
 from polytopic.errors import CorpusError, EncoderError, ModelFileError, ParameterError
-from polytopic.evaluation import COHERENCE_TOP_N, ReferenceCache, evaluate_run, reference_path
-from polytopic.models import load_model
+from polytopic.evaluation import COHERENCE_TOP_N, ReferenceCache, evaluate_aligned, evaluate_run
 from polytopic.models.views import IMAGE
-from polytopic.report_map import DocumentMap, document_map, snippet
-from polytopic.runs import METRICS_FILE, TYPICAL_IMAGES_FILE, read_metrics, read_run
+from polytopic.report.map import DocumentMap, document_map, snippet
+from polytopic.runs import METRICS_FILE, TYPICAL_IMAGES_FILE, Run
 from polytopic.typical import most_typical
 
 logger = logging.getLogger(__name__)
@@ -78,15 +78,16 @@ class RunReport:
         return self.metrics.get("alignment")
 
 
-def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned: str | Path | None = None,
+def gather(run: Run, *, reference: str | Path | None = None, aligned: str | Path | None = None,
            map_documents: int = MAP_DOCUMENTS, seed: int = 0, cache: ReferenceCache | None = None,
            progress: bool = False) -> RunReport:
-    """Read the run in ``run_dir`` and everything its report shows.
+    """Everything the report of ``run`` shows.
 
     Parameters
     ----------
-    run_dir : path
-        A run directory written by ``polytopic fit``.
+    run : Run
+        A run written by ``polytopic fit`` (:meth:`Run.open <polytopic.runs.Run.open>`);
+        its model and training corpus are read once, for everything below.
     reference : path, optional
         The training corpus where it is now, if it moved since the fit (read as run.json
         records it was read); also the reference corpus of coherence computed now.
@@ -111,14 +112,12 @@ def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned:
     """
     if isinstance(map_documents, bool) or not isinstance(map_documents, int) or map_documents < 0:
         raise ParameterError(f"map_documents must be a non-negative integer, got {map_documents!r}")
-    run_dir = Path(run_dir)
-    run = read_run(run_dir)
-    model = load_model(run_dir)
+    model = run.model
     if hasattr(model, "progress"):
         model.progress = progress
-    corpus_path = reference_path(run_dir, run, reference)
-    read_options = run.get("read_options") or {}
-    corpus = read_corpus(corpus_path, **read_options)
+    corpus_path = run.corpus_path(reference)
+    read_options = run.read_options
+    corpus = run.corpus(reference, read_options)
     languages = list(model.languages_)
     notes: list[str] = []
     read = [lang for lang in languages if lang in model.views_]  # an image student has words, reads no text
@@ -129,22 +128,22 @@ def gather(run_dir: str | Path, *, reference: str | Path | None = None, aligned:
         if images is not None:
             theta[IMAGE], positions[IMAGE] = images
     if not theta:
-        raise CorpusError(f"{run_dir}'s model reads only images, and those of {corpus_path} cannot be read: "
+        raise CorpusError(f"{run.path}'s model reads only images, and those of {corpus_path} cannot be read: "
                           "nothing to show the topics of")
-    metrics, origin = _metrics(run_dir, run, model, corpus, corpus_path, reference, aligned, IMAGE in theta, seed,
-                               cache)
+    metrics, origin = _metrics(run, corpus, reference, aligned, IMAGE in theta, seed, cache)
     similarity = topic_similarity(model.topic_word(language=model.language_))
-    topics = _topics(model, corpus, theta, positions, metrics, similarity, run_dir, notes)
+    topics = _topics(run, corpus, theta, positions, metrics, similarity, notes)
     doc_map = None
     if map_documents:
         doc_map = document_map(corpus, theta, positions, [t.words[model.language_][:3] for t in topics],
                                n_items=map_documents, seed=seed, hover_chars=HOVER_CHARS)
-    facts = {"run": str(run_dir), "corpus": str(corpus_path), **({"corpus_moved_from": run.get("corpus")}
-                                                                  if reference is not None else {}),
-             **{k: run.get(k) for k in ("model", "n_topics", "n_documents", "fit_seconds", "language")},
-             "views": list(model.views_), "share_of": _share_view(model, theta), "options": run.get("options", {}), "read_options": read_options,
-             "versions": run.get("versions", {})}
-    return RunReport(name=run_dir.name or str(run_dir), facts=facts, languages=languages, views=list(theta),
+    info = run.info
+    facts = {"run": str(run.path), "corpus": str(corpus_path),
+             **({"corpus_moved_from": info.get("corpus")} if reference is not None else {}),
+             **{k: info.get(k) for k in ("model", "n_topics", "n_documents", "fit_seconds", "language")},
+             "views": list(model.views_), "share_of": _share_view(model, theta), "options": info.get("options", {}),
+             "read_options": read_options, "versions": info.get("versions", {})}
+    return RunReport(name=run.name, facts=facts, languages=languages, views=list(theta),
                      topics=topics, metrics=metrics, metrics_origin=origin, similarity=similarity,
                      similar_pairs=similar_pairs(similarity, SIMILAR_PAIRS), document_map=doc_map, notes=notes)
 
@@ -194,39 +193,38 @@ def _image_theta(model, corpus: Corpus, notes: list[str]):
         return None
 
 
-def _metrics(run_dir: Path, run: dict, model, corpus: Corpus, corpus_path: Path, reference, aligned, images: bool,
-             seed: int, cache) -> tuple[dict, str]:
+def _metrics(run: Run, corpus: Corpus, reference, aligned, images: bool, seed: int,
+             cache: ReferenceCache | None) -> tuple[dict, str]:
     """The run's metrics.json, or the same metrics computed now (not saved); a model with
     several views also gets the alignment of ``aligned`` (default: the training corpus)."""
-    if (run_dir / METRICS_FILE).is_file():
-        metrics, origin = read_metrics(run_dir), f"{METRICS_FILE} of the run (written by polytopic evaluate)"
+    metrics, model = run.metrics, run.model
+    if metrics is not None:
+        origin = f"{METRICS_FILE} of the run (written by polytopic evaluate)"
     else:
-        metrics = evaluate_run(run_dir, reference=corpus_path, read_options=run.get("read_options"), cache=cache)
+        metrics = evaluate_run(run, reference=reference, read_options=run.read_options, cache=cache)
         origin = (f"computed by this report (the run has no {METRICS_FILE}; "
-                  f"`polytopic evaluate {run_dir}` stores them)")
+                  f"`polytopic evaluate {run.path}` stores them)")
     several = sum(lang in model.views_ for lang in model.languages_) + images > 1
     if several and ("alignment" not in metrics or aligned is not None):
-        from polytopic.alignment_evaluation import evaluate_aligned
-
         # the training corpus read as at fit time (run.json); a moved one as the report read it
         moved = None if reference is None else corpus
-        items = aligned if aligned is not None else moved if moved is not None else corpus_path
-        metrics = metrics | {"alignment": evaluate_aligned(run_dir, items, images=images, reference=moved,
+        items = aligned if aligned is not None else moved if moved is not None else run.corpus_path()
+        metrics = metrics | {"alignment": evaluate_aligned(run, items, images=images, reference=moved,
                                                            seed=seed, cache=cache)}
         if aligned is None:
             origin += "; alignment computed now on the training corpus (held-out items: --aligned FILE)"
     return metrics, origin
 
 
-def _topics(model, corpus: Corpus, theta: dict, positions: dict, metrics: dict, similarity: np.ndarray,
-            run_dir: Path, notes: list[str]) -> list[Topic]:
+def _topics(run: Run, corpus: Corpus, theta: dict, positions: dict, metrics: dict, similarity: np.ndarray,
+            notes: list[str]) -> list[Topic]:
+    model = run.model
     primary = model.language_
     words = {lang: model.topics(top_n=COHERENCE_TOP_N, language=lang) for lang in model.languages_}
     share = theta[_share_view(model, theta)].mean(axis=0)
     documents = {lang: _typical_documents(corpus, theta[lang], positions[lang], lang) for lang in theta
                  if lang != IMAGE}
-    images = (_typical_images(corpus, theta, positions, run_dir, model.n_topics, notes) if IMAGE in model.views_
-              else None)
+    images = _typical_images(run, corpus, theta, positions, notes) if IMAGE in model.views_ else None
     per_topic = _per_topic_coherence(metrics, primary)
     others = similarity - 2 * np.eye(len(similarity))
     topics = []
@@ -262,33 +260,24 @@ def _typical_documents(corpus: Corpus, theta: np.ndarray, positions: np.ndarray,
               "theta": round(float(theta[r, k]), 3)} for r in row] for k, row in enumerate(rows)]
 
 
-def _typical_images(corpus: Corpus, theta: dict, positions: dict, run_dir: Path, n_topics: int,
-                    notes: list[str]) -> list[list[dict]]:
+def _typical_images(run: Run, corpus: Corpus, theta: dict, positions: dict, notes: list[str]) -> list[list[dict]]:
     """Each topic's most typical icons, embedded: ranked now when the images were read,
     else as recorded at fit time (typical-images.json); files gone are listed by path."""
     if IMAGE in theta:
         rows = most_typical(theta[IMAGE], TYPICAL_ICONS)
         ranked = [[{"id": str(corpus.ids[positions[IMAGE][r]]), "image": corpus.images[positions[IMAGE][r]],
                     "theta": float(theta[IMAGE][r, k])} for r in row] for k, row in enumerate(rows)]
+    elif run.records_typical_images:
+        ranked = [topic[:TYPICAL_ICONS] for topic in run.typical_images()]
     else:
-        from polytopic.persistence import read_json
-
-        path = run_dir / TYPICAL_IMAGES_FILE
-        if not path.is_file():
-            notes.append(f"no typical icons: the images are gone and the run records none ({TYPICAL_IMAGES_FILE})")
-            return [[] for _ in range(n_topics)]
-        try:
-            ranked = [topic[:TYPICAL_ICONS] for topic in read_json(path)["topics"]]
-        except (KeyError, TypeError) as err:
-            raise ModelFileError(f"{path} is corrupted ({type(err).__name__}: {err})") from None
+        notes.append(f"no typical icons: the images are gone and the run records none ({TYPICAL_IMAGES_FILE})")
+        return [[] for _ in range(run.model.n_topics)]
     return [[entry | {"data": icon_data_uri(entry["image"])} for entry in topic] for topic in ranked]
 
 
 def icon_data_uri(path: str) -> str | None:
     """The image at ``path`` as a ``data:image/png;base64`` URI of an :data:`ICON_PIXELS`
     square thumbnail, or None when the file is gone or unreadable."""
-    from polytopic.encoders.image import load_image
-
     try:
         image = load_image(path, ICON_PIXELS)
     except EncoderError:

@@ -4,7 +4,7 @@ Mueller & Dredze (2021) adapt a sentence encoder to a topic-modelling corpus bef
 topic model reads it (§3):
 
 - ``topics``: classify each document's LDA topic label (§3.2, labels as in §4:
-  :func:`~polytopic.topic_labels.choose_topics`);
+  :func:`~polytopic.models.topic_labels.choose_topics`);
 - ``labels``: classify a label the corpus already has (document classification, §3.1,
   where the paper used MLDoc's news categories; a Debian ``section`` plays that role);
 - ``pairs``: bring aligned translations together (the offline stand-in for the paper's
@@ -39,9 +39,9 @@ from torch.nn import functional as F
 
 from polytopic.corpus import Corpus
 from polytopic.errors import CorpusError, ParameterError
-from polytopic.finetuning_loop import Objective
+from polytopic.finetuning.loop import Objective
 from polytopic.models.tcctm import NO_TOPIC, LabelClassifier
-from polytopic.topic_labels import choose_topics, field_labels
+from polytopic.models.topic_labels import choose_topics, field_labels
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class LabelledTexts:
 
 def topic_labels(corpus: Corpus, language: str | None, grid: Sequence[int], seed: int, progress: bool,
                  options: dict) -> LabelledTexts:
-    """The texts of ``language`` labelled by LDA (:func:`~polytopic.topic_labels.choose_topics`,
+    """The texts of ``language`` labelled by LDA (:func:`~polytopic.models.topic_labels.choose_topics`,
     its ``options``); labels no text got are left out of the classes."""
     choice = choose_topics(corpus, grid, language=language, seed=seed, progress=progress, **options)
     names = [f"topic {k}" for k in range(choice.n_topics)] + [NO_TOPIC]
@@ -74,7 +74,7 @@ def topic_labels(corpus: Corpus, language: str | None, grid: Sequence[int], seed
 
 def corpus_labels(corpus: Corpus, label_field: str, language: str | None) -> LabelledTexts:
     """The texts of ``language`` with their ``label_field`` values as classes
-    (:func:`~polytopic.topic_labels.field_labels`: a missing label is a ``ParameterError``)."""
+    (:func:`~polytopic.models.topic_labels.field_labels`: a missing label is a ``ParameterError``)."""
     labels, names = field_labels(corpus, label_field, language)
     source = {"method": "field", "field": label_field, "language": language or corpus.primary_language}
     return _checked(LabelledTexts(corpus.texts(language), labels, names, source))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from polytopic.cli_options import _corpus_options, _quiet, _read, _split_languages, quiet_option
+from polytopic.cli.options import corpus_options, is_quiet, read_corpus_file, split_languages, quiet_option
 
 TASK_HELP = {
     "topics": "classify LDA topic labels (τ chosen by NPMI; --topics-grid)",
@@ -38,7 +38,7 @@ def _split_grid(_ctx, _param, value: str | None) -> list[int] | None:
               help="Encoder to start from: all-MiniLM-L6-v2 (default), multilingual-e5-small, or a "
                    "sentence-transformers folder (such as an earlier finetune's --out).")
 @click.option("--label-field", default=None, metavar="FIELD", help="labels: the label field to classify.")
-@click.option("--languages", default=None, metavar="L1,L2", callback=_split_languages,
+@click.option("--languages", default=None, metavar="L1,L2", callback=split_languages,
               help="pairs: the languages to pair, every two of them (default: all of the corpus's).")
 @click.option("--language", default=None,
               help="topics, labels: the texts' language (default: the most covered); mlm: only this "
@@ -54,7 +54,7 @@ def _split_grid(_ctx, _param, value: str | None) -> list[int] | None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing encoder folder.")
 @quiet_option
-@_corpus_options
+@corpus_options
 def finetune(corpus_path, task, out, base, label_field, languages, language, grid, epochs, batch_size,
              learning_rate, seed, overwrite, **read_options):
     """Fine-tune a sentence encoder on CORPUS for topic modelling (Mueller & Dredze 2021)
@@ -74,6 +74,6 @@ def finetune(corpus_path, task, out, base, label_field, languages, language, gri
         raise click.BadParameter("--task labels needs the label field to classify", param_hint="--label-field")
     from polytopic.finetuning import finetune as run_finetune  # torch
 
-    run_finetune(_read(corpus_path, **read_options), task, out, base=base, label_field=label_field,
+    run_finetune(read_corpus_file(corpus_path, **read_options), task, out, base=base, label_field=label_field,
                  languages=languages, language=language, grid=grid, epochs=epochs, batch_size=batch_size,
-                 learning_rate=learning_rate, seed=seed, overwrite=overwrite, progress=not _quiet())
+                 learning_rate=learning_rate, seed=seed, overwrite=overwrite, progress=not is_quiet())

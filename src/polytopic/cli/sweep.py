@@ -9,13 +9,17 @@ from pathlib import Path
 
 import click
 
-from polytopic.cli_options import (
-    _corpus_options,
-    _model_options,
-    _read_kwargs,
-    _split_encoders,
+from polytopic.cli.options import (
+    corpus_options,
+    encoder_option,
+    epochs_option,
     model_option,
+    model_options,
+    overwrite_option,
+    params_option,
     quiet_option,
+    read_kwargs,
+    vocabulary_size_option,
 )
 from polytopic.errors import ParameterError
 from polytopic.models.registry import model_class
@@ -47,16 +51,13 @@ def _split_topics(_ctx, _param, value: str) -> list[int]:
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Sweep directory to create: a run per fit, sweep.json, sweep.tsv, sweep.png.")
 @click.option("--language", default=None, help="Language to model (default: the corpus's most covered).")
-@click.option("--encoder", default=None, callback=_split_encoders, metavar="NAME|L1=NAME,L2=NAME",
-              help="Encoder name or path, or one per language (default: packaged all-MiniLM-L6-v2).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (model default if unset).")
-@click.option("--vocabulary-size", type=click.IntRange(min=1), default=None,
-              help="Words kept per language (default 2000).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Any other hyperparameter of every fit (repeatable; VALUE is read as JSON where it parses).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing sweep directory (once the sweep is complete).")
+@encoder_option("Encoder name or path, or one per language (default: packaged all-MiniLM-L6-v2).")
+@epochs_option
+@vocabulary_size_option
+@params_option("Any other hyperparameter of every fit (repeatable; VALUE is read as JSON where it parses).")
+@overwrite_option("Replace an existing sweep directory (once the sweep is complete).")
 @quiet_option
-@_corpus_options
+@corpus_options
 def sweep(corpus_path, model_name, topics, seeds, out, language, encoder, epochs, vocabulary_size, params,
           overwrite, **read_options):
     """Fit a model on CORPUS at each number of topics of --topics, score every fit
@@ -71,9 +72,9 @@ def sweep(corpus_path, model_name, topics, seeds, out, language, encoder, epochs
     from polytopic.sweep import sweep as run_sweep
 
     chosen = {"language": language, "encoder": encoder, "epochs": epochs, "vocabulary_size": vocabulary_size}
-    options = _model_options(model_name, model_class(model_name), chosen, params)
+    options = model_options(model_name, model_class(model_name), chosen, params)
     record = run_sweep(corpus_path, model_name, topics, out, seeds=range(seeds), options=options,
-                       read_options=_read_kwargs(**read_options), overwrite=overwrite)
+                       read_options=read_kwargs(**read_options), overwrite=overwrite)
     click.echo(format_table(["K", *(str(entry["k"]) for entry in record["by_k"])], _table_rows(record["by_k"])))
     suggestion = record["suggestion"]
     click.echo(f"suggested K: {suggestion['k']} ({suggestion['description']})")

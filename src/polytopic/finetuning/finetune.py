@@ -1,7 +1,7 @@
 """Fine-tuned sentence encoders for topic modelling (Mueller & Dredze 2021, §3–5).
 
 :func:`finetune` adapts a sentence-transformers encoder to a corpus by one of the tasks
-of :mod:`polytopic.finetuning_tasks` — topic classification on LDA labels (§3.2), document
+of :mod:`polytopic.finetuning.tasks` — topic classification on LDA labels (§3.2), document
 classification on a label field (§3.1), aligned translation pairs (the offline stand-in
 for NLI, §3.1), continued masked-LM pre-training (§3.3) — and writes a sentence-transformers
 folder that any model takes as its encoder (``CombinedTM(encoder=folder)``, ``polytopic fit
@@ -9,7 +9,7 @@ folder that any model takes as its encoder (``CombinedTM(encoder=folder)``, ``po
 whose ``base`` is the first's output. The folder's vector-cache identity is the content of
 its files (:mod:`polytopic.encoders.identity`), so it never reads its base's cached vectors.
 
-Training is the seeded loop of :mod:`polytopic.finetuning_loop` (AdamW, linear warm-up
+Training is the seeded loop of :mod:`polytopic.finetuning.loop` (AdamW, linear warm-up
 and decay, a progress bar, a time estimate after the first steps). Its settings per task
 (:data:`DEFAULTS`) are the authors': sentence-transformers' ``fit`` defaults (learning rate
 2e-5, 10 % warm-up, weight decay 0.01) with the paper's batch of 16 (§4) for
@@ -45,8 +45,8 @@ import numpy as np
 from polytopic.corpus import Corpus
 from polytopic.encoders.base import covers
 from polytopic.errors import EncoderError, ParameterError
-from polytopic.finetuning_loop import MICRO_BATCH, Objective, Schedule, train
-from polytopic.finetuning_tasks import TASKS
+from polytopic.finetuning.loop import MICRO_BATCH, Objective, Schedule, train
+from polytopic.finetuning.tasks import TASKS
 from polytopic.persistence import atomic_directory, write_json
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def finetune(corpus: Corpus | Sequence[str], task: str, out: str | Path, *, base
     ----------
     corpus : Corpus or list of str
     task : {"topics", "labels", "pairs", "mlm"}
-        See :mod:`polytopic.finetuning_tasks`.
+        See :mod:`polytopic.finetuning.tasks`.
     out : str or Path
         The sentence-transformers folder to write, with ``polytopic-finetune.json`` (what
         produced it). It appears only when fine-tuning succeeded: an error or Ctrl-C
@@ -130,9 +130,9 @@ def finetune(corpus: Corpus | Sequence[str], task: str, out: str | Path, *, base
         ``mlm``: default every language).
     grid : sequence of int, optional
         ``topics`` only: the numbers of LDA topics searched by NPMI (default
-        :data:`~polytopic.topic_labels.DEFAULT_GRID`).
+        :data:`~polytopic.models.topic_labels.DEFAULT_GRID`).
     topic_options : dict, optional
-        ``topics`` only: other arguments of :func:`~polytopic.topic_labels.choose_topics`
+        ``topics`` only: other arguments of :func:`~polytopic.models.topic_labels.choose_topics`
         (``top_n``, ``iterations``, ``vocabulary_size``, ...).
     epochs, batch_size, learning_rate : optional
         Override the task's :data:`DEFAULTS`.
@@ -223,8 +223,8 @@ def _check_options(task: str, **options) -> None:
 def _examples(task: str, corpus: Corpus, start: Base, seed: int, progress: bool, *, label_field, languages,
               language, grid, topic_options):
     """The task's examples (labelled texts, text pairs or texts) and a record of them."""
-    from polytopic import finetuning_tasks as tasks
-    from polytopic.topic_labels import DEFAULT_GRID
+    from polytopic.finetuning import tasks
+    from polytopic.models.topic_labels import DEFAULT_GRID
 
     if task in ("topics", "labels"):
         data = (tasks.topic_labels(corpus, language, grid or DEFAULT_GRID, seed, progress, topic_options)
@@ -245,7 +245,7 @@ def _objective(task: str, examples, model, start: Base, prompt: str, rng: np.ran
     """The task's objective on ``model`` (a classifier head drawn from ``rng``)."""
     import torch
 
-    from polytopic import finetuning_tasks as tasks
+    from polytopic.finetuning import tasks
 
     if task in ("topics", "labels"):
         generator = torch.Generator().manual_seed(int(rng.integers(2**31)))

@@ -1,4 +1,4 @@
-"""Render :class:`~polytopic.report_data.RunReport` objects as one self-contained HTML file.
+"""Render :class:`~polytopic.report.data.RunReport` objects as one self-contained HTML file.
 
 The page inlines everything it uses: plotly.js (once), the figures' data, the styles and
 the icons (PNG data URIs), so it opens offline and can be mailed; it makes no network
@@ -16,9 +16,10 @@ import math
 from pathlib import Path
 
 from polytopic.errors import ParameterError
+from polytopic.evaluation.tables import comparison_rows
 from polytopic.persistence import atomic_file
-from polytopic.report_data import RunReport
-from polytopic.report_figures import (
+from polytopic.report.data import RunReport
+from polytopic.report.figures import (
     coherence_figure,
     confusion_figure,
     fragment,
@@ -54,7 +55,7 @@ def render(reports: list[RunReport]) -> str:
         raise ParameterError(f"the runs model different primary languages ({primary}): their topics and coherence "
                              "are not comparable; report each run on its own")
     jinja2 = require_report("jinja2")
-    environment = jinja2.Environment(loader=jinja2.PackageLoader("polytopic", "templates"),
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("polytopic.report", "templates"),
                                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.filters["num"] = _number
     environment.filters["as_json"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)
@@ -108,8 +109,6 @@ def _labels(report: RunReport, view: str) -> list[str]:
 
 def _metric_rows(metrics: dict) -> list[tuple[str, object]]:
     """The metrics table of one run; the alignment's pair scores have their own table."""
-    from polytopic.evaluation import comparison_rows
-
     pairs = {f"{p['source']}→{p['target']}" for p in (metrics.get("alignment") or {}).get("pairs", {}).values()}
     return [(name, values[0]) for name, values in comparison_rows([metrics]) if name.split(" ")[0] not in pairs]
 
@@ -119,8 +118,6 @@ def _comparison(reports: list[RunReport]):
     for a single run."""
     if len(reports) < 2:
         return None
-    from polytopic.evaluation import comparison_rows
-
     ranked = [sorted(r.topics, key=lambda t: -t.share) for r in reports]
     depth = max(len(topics) for topics in ranked)
     side = [[(topics[i] if i < len(topics) else None) for topics in ranked] for i in range(depth)]

@@ -1,7 +1,7 @@
 """The report's interactive figures, drawn with plotly (the ``report`` extra) and embedded
 as HTML fragments that call the plotly.js the page inlines once.
 
-- the document map (:mod:`polytopic.report_map`), coloured by argmax topic, one marker
+- the document map (:mod:`polytopic.report.map`), coloured by argmax topic, one marker
   shape per view, an aligned item's points joined by a thin line;
 - the cross-lingual confusion matrix of argmax topics (Mueller & Dredze 2021, Fig. 3);
 - the topic-similarity matrix (cosine of the topic-word distributions);
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from polytopic.errors import DependencyError
-from polytopic.report_map import DocumentMap
+from polytopic.errors import require
+from polytopic.report.map import DocumentMap
 
 #: Marker shapes of the views, in order of appearance.
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "x", "star", "pentagon")
@@ -24,9 +24,7 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 def require_report(module: str):
     """Import ``module`` of the ``report`` extra, or raise a :class:`DependencyError` naming it."""
-    from polytopic.encoders.base import require
-
-    return require(module, "report", "the HTML report", DependencyError)
+    return require(module, "report", "the HTML report")
 
 
 def plotly():

@@ -135,7 +135,7 @@ def choose_topics(corpus: Corpus | Sequence[str], grid: Sequence[int] = DEFAULT_
         if best is None or scores[n_topics] > scores[best.n_topics]:
             best = lda
     labels = best.topic_labels(corpus, top_n=top_n)
-    lda_settings = {k: v for k, v in best._saved_params().items() if k not in ("n_topics", "progress")}
+    lda_settings = {k: v for k, v in best.saved_params().items() if k not in ("n_topics", "progress")}
     settings = {"method": "lda", "grid": list(grid), "language": language, "top_n": top_n, "measure": COHERENCE,
                 "lda": lda_settings}
     choice = TopicLabelChoice(best, best.n_topics, scores, labels, settings)
