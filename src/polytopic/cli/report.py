@@ -42,8 +42,8 @@ def report(runs, out, reference, aligned, map_documents, seed):
     corpora, cache, gathered = CorpusCache(), ReferenceCache(), []
     for run in runs:
         logger.info("reading %s", run)
-        gathered.append(gather(Run.open(run, corpora=corpora), reference=reference, aligned=aligned, seed=seed, cache=cache,
-                               map_documents=MAP_DOCUMENTS if map_documents is None else map_documents,
+        gathered.append(gather(Run.open(run, corpora=corpora), reference=reference, aligned=aligned, seed=seed,
+                               cache=cache, map_documents=MAP_DOCUMENTS if map_documents is None else map_documents,
                                progress=not is_quiet()))
         for note in gathered[-1].notes:
             logger.warning("%s: %s", run, note)

@@ -41,13 +41,20 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from polytopic.corpus import Corpus
+from polytopic.encoders import DEFAULT_ENCODER, ENCODERS, SentenceTransformerEncoder, get_encoder
 from polytopic.encoders.base import covers
+from polytopic.encoders.sentence import resolve_model_path, sentence_transformers_modules
 from polytopic.errors import EncoderError, ParameterError
+from polytopic.finetuning import tasks
 from polytopic.finetuning.loop import MICRO_BATCH, Objective, Schedule, train
 from polytopic.finetuning.tasks import TASKS
+from polytopic.models.base import as_corpus, seeded
+from polytopic.models.topic_labels import DEFAULT_GRID
 from polytopic.persistence import atomic_directory, write_json
+from polytopic.runs import library_versions
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +93,6 @@ def resolve_base(base: str | Path | None) -> Base:
         static ones), a name that is neither registered nor a folder, or a folder that is
         not a sentence-transformers model (naming what is missing).
     """
-    from polytopic.encoders import DEFAULT_ENCODER, ENCODERS, SentenceTransformerEncoder, get_encoder
-    from polytopic.encoders.sentence import resolve_model_path, sentence_transformers_modules
-
     spec = DEFAULT_ENCODER if base is None else str(base)
     tunable = f"{DEFAULT_ENCODER}, multilingual-e5-small, or a sentence-transformers folder"
     if not Path(spec).is_dir() and spec not in ENCODERS and resolve_model_path(spec) == spec:
@@ -166,8 +170,6 @@ def finetune(corpus: Corpus | Sequence[str], task: str, out: str | Path, *, base
     schedule = _schedule(task, epochs, batch_size, learning_rate)
     _check_options(task, label_field=label_field, languages=languages, grid=grid, topic_options=topic_options,
                    language=language)
-    from polytopic.models.base import as_corpus, seeded
-
     corpus = as_corpus(corpus, language)
     out = Path(out)
     with atomic_directory(out, overwrite=overwrite) as tmp:
@@ -223,9 +225,6 @@ def _check_options(task: str, **options) -> None:
 def _examples(task: str, corpus: Corpus, start: Base, seed: int, progress: bool, *, label_field, languages,
               language, grid, topic_options):
     """The task's examples (labelled texts, text pairs or texts) and a record of them."""
-    from polytopic.finetuning import tasks
-    from polytopic.models.topic_labels import DEFAULT_GRID
-
     if task in ("topics", "labels"):
         data = (tasks.topic_labels(corpus, language, grid or DEFAULT_GRID, seed, progress, topic_options)
                 if task == "topics" else tasks.corpus_labels(corpus, label_field, language))
@@ -243,10 +242,6 @@ def _examples(task: str, corpus: Corpus, start: Base, seed: int, progress: bool,
 
 def _objective(task: str, examples, model, start: Base, prompt: str, rng: np.random.Generator) -> Objective:
     """The task's objective on ``model`` (a classifier head drawn from ``rng``)."""
-    import torch
-
-    from polytopic.finetuning import tasks
-
     if task in ("topics", "labels"):
         generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
         return tasks.classification_objective(model, examples, prompt, generator)
@@ -299,8 +294,6 @@ def _masked_lm(model, start: Base):
     read from the base's folder with the head it has there (else a fresh one, said so)."""
     from transformers import AutoModelForMaskedLM
 
-    from polytopic.encoders.sentence import sentence_transformers_modules
-
     folder = start.path / sentence_transformers_modules(start.path)[0].get("path", "")
     with _quiet_transformers():
         masked_lm, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
@@ -334,8 +327,6 @@ def _save(model, prompt: str, folder: Path) -> None:
 
 def _record(task, start: Base, source: dict, objective: Objective, schedule: Schedule, losses, seed, prompt,
             seconds) -> dict:
-    from polytopic.runs import library_versions
-
     return {"task": task, "base": {"name": start.name, "path": str(start.path), "identity": start.identity},
             **source, "n_examples": objective.n_examples, **asdict(schedule), "micro_batch": MICRO_BATCH,
             "epoch_losses": [round(loss, 6) for loss in losses], "seed": seed, "prompt": prompt,

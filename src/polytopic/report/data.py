@@ -21,7 +21,7 @@ import numpy as np
 
 from polytopic.corpus import Corpus
 from polytopic.encoders.image import load_image
-from polytopic.errors import CorpusError, EncoderError, ModelFileError, ParameterError
+from polytopic.errors import CorpusError, EncoderError, ParameterError
 from polytopic.evaluation import COHERENCE_TOP_N, ReferenceCache, evaluate_aligned, evaluate_run
 from polytopic.models.views import IMAGE
 from polytopic.report.map import DocumentMap, document_map, snippet

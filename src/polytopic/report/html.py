@@ -84,7 +84,8 @@ def _section(report: RunReport, number: int) -> dict:
         figures["map"] = fragment(map_figure(report.document_map, labels), f"figure-map-{number}")
     per_topic = [t.coherence.get(primary, {}).get(TOPIC_MEASURE) for t in report.topics]
     if any(v is not None for v in per_topic):
-        figures["coherence"] = fragment(coherence_figure(per_topic, labels, TOPIC_MEASURE), f"figure-coherence-{number}")
+        figures["coherence"] = fragment(coherence_figure(per_topic, labels, TOPIC_MEASURE),
+                                        f"figure-coherence-{number}")
     if len(report.topics) > 1:
         figures["similarity"] = fragment(similarity_figure(report.similarity, labels), f"figure-similarity-{number}")
     confusions = []
