@@ -1,13 +1,19 @@
 """Shared fixtures: small real data from shared/data/debian (copied into tests/data),
-a private vector cache per test session, and sentence embeddings computed once."""
+a private vector cache per test session, sentence embeddings computed once, small corpora
+with planted topics, and a count of model loads and corpus reads."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from polytopic import Corpus
 
 DATA = Path(__file__).parent / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -101,3 +107,76 @@ def chromium():
             pytest.fail(f"{reason}, and POLYTOPIC_REQUIRE_BROWSER=1 requires it")
         pytest.skip(reason)
     return path
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A corpus whose topics are known: ``topics`` are the planted word lists and
+    ``labels[d]`` the topic document d was drawn from (None where documents mix topics)."""
+
+    corpus: Corpus
+    topics: list[list[str]]
+    labels: np.ndarray | None
+
+    def vectors(self, dimension: int = 8, distance: float = 5.0, noise: float = 0.3, seed: int = 0) -> np.ndarray:
+        """Embeddings that separate the planted topics: topic k's documents lie around
+        ``distance`` times the k-th unit vector, with Gaussian noise of sd ``noise``."""
+        rng = np.random.default_rng(seed)
+        return np.eye(dimension)[self.labels] * distance + rng.normal(0, noise, (len(self.labels), dimension))
+
+
+def make_planted(topics, n_docs: int, *, doc_length: int | None = None, mode: str = "draw",
+                 seed: int = 0) -> Planted:
+    """``n_docs`` documents over the disjoint word lists ``topics`` (K of them).
+
+    - ``mode="draw"``: document d draws ``doc_length`` words, with replacement, from
+      ``topics[d % K]`` alone;
+    - ``mode="whole"``: document d is ``topics[d % K]``, every word once, in order;
+    - ``mode="groups"``: each topic joins a document with probability 0.5 and each of its
+      words then with probability 0.9, and every document ends in "filler text": the words
+      of one topic occur together, the topics independently of each other (no labels).
+    """
+    from polytopic import Corpus
+
+    rng = np.random.default_rng(seed)
+    topics = [list(words) for words in topics]
+    labels = np.arange(n_docs) % len(topics)
+    if mode == "draw":
+        texts = [" ".join(rng.choice(topics[k], size=doc_length)) for k in labels]
+    elif mode == "whole":
+        texts = [" ".join(topics[k]) for k in labels]
+    elif mode == "groups":
+        texts = [" ".join([w for g in topics if rng.random() < 0.5 for w in g if rng.random() < 0.9]
+                          + ["filler", "text"]) for _ in range(n_docs)]
+        labels = None
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    return Planted(Corpus(texts, language="en"), topics, labels)
+
+
+@pytest.fixture(scope="session")
+def planted():
+    """:func:`make_planted`: ``planted(topics, n_docs, doc_length=..., mode=..., seed=...)``
+    gives a :class:`Planted` corpus (session-scoped, so module fixtures can use it)."""
+    return make_planted
+
+
+@pytest.fixture
+def load_counts(monkeypatch):
+    """From the moment the test asks for it, how many times a model's arrays are loaded
+    (``files.read_arrays``) and a corpus file is read (``datasets._build``):
+    ``{"loads": n, "reads": n}``, updated as the test runs."""
+    from polytopic import datasets
+    from polytopic.models import files
+
+    counts = {"loads": 0, "reads": 0}
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(files, "read_arrays", counted("loads", files.read_arrays))
+    monkeypatch.setattr(datasets, "_build", counted("reads", datasets._build))
+    return counts

@@ -157,7 +157,7 @@ def test_usage_errors_are_status_2(args, message, corpus_file, tmp_path):
 def test_languages_only_for_models_that_learn_several(corpus_file, tmp_path):
     from polytopic.models import MODELS
 
-    takers = [name for name, cls in MODELS.items() if "languages" in cls._parameter_constraints]
+    takers = [name for name, cls in MODELS.items() if "languages" in cls.parameter_names()]
     one = next(name for name, cls in MODELS.items() if "languages" not in cls._parameter_constraints)
     result = CliRunner().invoke(main, ["fit", str(corpus_file), "--model", one, "--languages", "en,it",
                                        "--out", str(tmp_path / "x")])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from polytopic import Corpus, EncoderError, ParameterError
+from polytopic import EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
 from polytopic.models.clustering import (class_tfidf, exclusive_words, head_and_tail, put_first, top_words,
                                          word_cluster_association)
@@ -19,17 +19,14 @@ def test_class_tfidf_matches_hand_computation():
     np.testing.assert_allclose(weights, [[1.0, 0.0], w1 / w1.sum()])
 
 
-def planted(n=60):
-    """Documents about fruit or about kernels, with embeddings that separate them."""
-    rng = np.random.default_rng(0)
-    texts = [("apple banana cherry melon" if i % 2 else "linux kernel driver boot") for i in range(n)]
-    centres = np.eye(8)[:2] * 5
-    return Corpus(texts), centres[np.arange(n) % 2] + rng.normal(0, 0.3, (n, 8))
+#: Documents about kernels or about fruit in turn (each its topic's four words), with embeddings that separate them.
+TOPICS = [["linux", "kernel", "driver", "boot"], ["apple", "banana", "cherry", "melon"]]
 
 
 @pytest.mark.parametrize("options", [{}, {"clustering": "hdbscan", "min_cluster_size": 5, "reduction": "none"}])
-def test_planted_clusters_and_their_words(options):
-    corpus, embeddings = planted()
+def test_planted_clusters_and_their_words(options, planted):
+    documents = planted(TOPICS, 60, mode="whole")
+    corpus, embeddings = documents.corpus, documents.vectors()
     model = ClusteringTopics(n_topics=2, min_df=1, progress=False, **options).fit(corpus, embeddings=embeddings)
     assert sorted(sorted(t) for t in model.topics(top_n=4)) == [
         ["apple", "banana", "cherry", "melon"], ["boot", "driver", "kernel", "linux"]]
@@ -48,8 +45,9 @@ def test_debian_clusters(english_corpus, minilm_embeddings, tmp_path):
     np.testing.assert_array_equal(loaded.transform(english_corpus, embeddings=minilm_embeddings), doc_topic)
 
 
-def test_bad_inputs():
-    corpus, embeddings = planted(20)
+def test_bad_inputs(planted):
+    documents = planted(TOPICS, 20, mode="whole")
+    corpus, embeddings = documents.corpus, documents.vectors()
     with pytest.raises(ParameterError, match="HDBSCAN found"):
         ClusteringTopics(n_topics=2, min_df=1, clustering="hdbscan", min_cluster_size=15,
                          reduction="none", progress=False).fit(corpus, embeddings=embeddings)

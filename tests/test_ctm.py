@@ -4,24 +4,20 @@ stopping, documents with no vocabulary word."""
 import numpy as np
 import pytest
 
-from polytopic import CombinedTM, Corpus, CorpusError, EncoderError, ProdLDA, ZeroShotTM, load_model
+from polytopic import CombinedTM, CorpusError, EncoderError, ProdLDA, ZeroShotTM, load_model
 
 
-def planted_corpus(n_docs=400, n_topics=5, words_per_topic=8, doc_length=30, seed=0):
-    """Documents drawn from one of ``n_topics`` disjoint word lists each."""
-    rng = np.random.default_rng(seed)
-    letters = "bcdfghjklmnpqrstvwxz"
-    planted = [[f"{letters[t]}{letters[i]}o{letters[t]}" for i in range(words_per_topic)] for t in range(n_topics)]
-    docs = [" ".join(rng.choice(planted[d % n_topics], size=doc_length)) for d in range(n_docs)]
-    return Corpus(docs, language="en"), planted
+LETTERS = "bcdfghjklmnpqrstvwxz"
+#: Five disjoint lists of eight made-up words; a planted document draws 30 words from one of them.
+TOPICS = [[f"{LETTERS[t]}{LETTERS[i]}o{LETTERS[t]}" for i in range(8)] for t in range(5)]
 
 
-def test_prodlda_recovers_planted_topics():
-    corpus, planted = planted_corpus()
+def test_prodlda_recovers_planted_topics(planted):
+    corpus = planted(TOPICS, 400, doc_length=30).corpus
     model = ProdLDA(n_topics=5, epochs=60, progress=False).fit(corpus)
     found = []
     for words in model.topics(top_n=5):
-        owners = {t for t, topic in enumerate(planted) for w in words if w in topic}
+        owners = {t for t, topic in enumerate(TOPICS) for w in words if w in topic}
         assert len(owners) == 1, f"mixed topic {words}"
         found.append(owners.pop())
     assert sorted(found) == list(range(5))
@@ -32,8 +28,8 @@ def test_prodlda_recovers_planted_topics():
         assert len(set(doc_topic[labels == t].argmax(1))) == 1
 
 
-def test_empty_documents_are_dropped_from_training_and_kept_in_transform(caplog):
-    corpus, _ = planted_corpus(n_docs=100)
+def test_empty_documents_are_dropped_from_training_and_kept_in_transform(planted, caplog):
+    corpus = planted(TOPICS, 100, doc_length=30).corpus
     texts = corpus.texts() + ["the and of", "2024 1999"]
     model = ProdLDA(n_topics=5, epochs=2, progress=False).fit(texts)
     assert model.n_dropped_ == 2 and "2 of 102 'en' documents" in caplog.text

@@ -1,20 +1,18 @@
 import numpy as np
 import pytest
 
-from polytopic import Corpus
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.models import ETM
 
 
-def planted_corpus(n_docs=200, seed=0):
-    rng = np.random.default_rng(seed)
-    topics = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
-    return Corpus([" ".join(rng.choice(topics[i % 2], 12)) for i in range(n_docs)])
+#: Two vocabularies that never mix: every planted document draws 12 words from one of them.
+TOPICS = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
 
 
 @pytest.fixture(scope="module")
-def etm():
-    return ETM(n_topics=2, min_df=1, hidden_sizes=(32,), epochs=60, batch_size=50, progress=False).fit(planted_corpus())
+def etm(planted):
+    return ETM(n_topics=2, min_df=1, hidden_sizes=(32,), epochs=60, batch_size=50,
+               progress=False).fit(planted(TOPICS, 200, doc_length=12).corpus)
 
 
 def test_planted_topics_are_recovered(etm):
@@ -33,10 +31,10 @@ def test_word_embeddings_are_the_encoders_rescaled(etm):
     np.testing.assert_allclose(etm.topic_word().sum(1), 1, atol=1e-6)
 
 
-def test_save_load_round_trip(etm, tmp_path):
+def test_save_load_round_trip(etm, planted, tmp_path):
     loaded = ETM.load(etm.save(tmp_path / "etm"))
     assert loaded.topics() == etm.topics()
-    corpus = planted_corpus(20, seed=1)
+    corpus = planted(TOPICS, 20, doc_length=12, seed=1).corpus
     np.testing.assert_array_equal(loaded.transform(corpus), etm.transform(corpus))
     # ρ is a buffer: saved and restored, never handed to the optimiser
     assert "decoder.word_vectors" in dict(loaded.network_.named_buffers())

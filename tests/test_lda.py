@@ -7,11 +7,8 @@ from polytopic.models import LDA
 from polytopic.models.lda import infer_doc_topic
 
 
-def planted_corpus(n_docs=120, seed=0):
-    """Two vocabularies that never mix: every document draws from one of them."""
-    rng = np.random.default_rng(seed)
-    topics = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
-    return Corpus([" ".join(rng.choice(topics[i % 2], 12)) for i in range(n_docs)])
+#: Two vocabularies that never mix: every planted document draws 12 words from one of them.
+TOPICS = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +16,8 @@ def lda(english_corpus):
     return LDA(n_topics=12, iterations=100, progress=False).fit(english_corpus)
 
 
-def test_planted_topics_are_recovered():
-    model = LDA(n_topics=2, iterations=50, min_df=1, progress=False).fit(planted_corpus())
+def test_planted_topics_are_recovered(planted):
+    model = LDA(n_topics=2, iterations=50, min_df=1, progress=False).fit(planted(TOPICS, 120, doc_length=12).corpus)
     found = sorted(sorted(t) for t in model.topics(top_n=5))
     assert found == [["apple", "banana", "cherry", "grape", "melon"], ["boot", "driver", "kernel", "linux", "module"]]
     doc_topic = model.transform(["apple melon grape", "kernel boot"])
@@ -61,8 +58,8 @@ def test_save_load_keeps_topics(lda, english_corpus, tmp_path):
     np.testing.assert_array_equal(loaded.topic_labels(english_corpus), lda.topic_labels(english_corpus))
 
 
-def test_too_many_topics_for_the_vocabulary():
+def test_too_many_topics_for_the_vocabulary(planted):
     with pytest.raises(ParameterError, match="exceeds the 'en' vocabulary"):
-        LDA(n_topics=20, min_df=1, progress=False).fit(planted_corpus(10))
+        LDA(n_topics=20, min_df=1, progress=False).fit(planted(TOPICS, 10, doc_length=12).corpus)
     with pytest.raises(ParameterError, match="usable 'en' documents"):
         LDA(n_topics=5, min_df=1, progress=False).fit(["apple banana cherry grape melon kiwi"] * 3)

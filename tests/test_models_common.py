@@ -1,6 +1,8 @@
 """The common battery: every registered model, one contract (STYLE.md, item 7; the model
 is scikit-learn's ``check_estimator``)."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -85,13 +87,71 @@ def test_every_constraint_refuses_a_bad_value(name, english_corpus):
     assert checked >= len(cls._parameter_constraints) - len(free) and len(free) <= 5  # encoders, device, language(s), teacher
 
 
+def constructor_arguments(cls) -> set[str]:
+    """The keyword arguments ``cls(...)`` accepts, read from the signatures: a constructor
+    that passes ``**params`` on accepts its parent's too."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names
+    raise AssertionError(f"{cls.__name__}'s constructors pass **params to object")
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_every_constructor_argument_round_trips_get_params(name):
+def test_get_params_is_what_the_constructor_takes(name):
+    """Every constructor argument is a parameter (in get_params, set_params and the saved
+    configuration) and every parameter a constructor argument."""
     cls = MODELS[name]
+    assert constructor_arguments(cls) == set(cls.parameter_names())
     defaults = cls(n_topics=3).get_params()
-    assert set(defaults) == set(cls._parameter_constraints)
-    model = cls(**defaults)
-    assert model.get_params() == defaults
+    assert list(defaults) == list(cls.parameter_names())
+    assert cls(**defaults).get_params() == defaults
+    assert cls(n_topics=3).set_params(**defaults).get_params() == defaults
+    assert set(cls(n_topics=3).saved_params()) == set(defaults)
+
+
+def test_a_parameter_a_model_does_not_have_is_refused():
+    """ETM has no sampled posterior: its constructor refuses the VAEs' n_samples rather than
+    storing a value that get_params, set_params and the saved file would not know."""
+    from polytopic.models import ETM
+
+    with pytest.raises(TypeError, match="n_samples"):
+        ETM(n_samples=5)
+
+
+def test_seed_none_fits_with_a_fresh_seed_it_keeps(english_corpus, tmp_path):
+    """seed=None: each fit draws a seed, kept as seed_ (and saved), which repeats the fit."""
+    first, second = (make("prodlda", seed=None).fit(english_corpus) for _ in range(2))
+    assert first.get_params()["seed"] is None and first.seed_ != second.seed_
+    again = make("prodlda", seed=first.seed_).fit(english_corpus)
+    assert again.topics() == first.topics()
+    np.testing.assert_array_equal(again.transform(english_corpus), first.transform(english_corpus))
+    loaded = load_model(first.save(tmp_path / "model"))
+    assert loaded.seed_ == first.seed_
+    np.testing.assert_array_equal(loaded.transform(english_corpus), first.transform(english_corpus))
+
+
+def test_fit_leaves_no_private_side_channel(fitted):
+    """What a fit leaves on the model is its parameters, learned attributes (ending in _)
+    and the cache of the encoders its parameters name."""
+    model, _ = fitted
+    private = {name for name in vars(model) if name.startswith("_")}
+    assert private <= {"_encoders"}
+    unlearned = {name for name in vars(model) if not name.startswith("_") and not name.endswith("_")}
+    assert unlearned == set(model.parameter_names())
+    assert model.get_params() == make(model.name).get_params()  # fitting changed no parameter
+
+
+def test_root_package_exports_every_registered_model():
+    import polytopic
+
+    for name, cls in MODELS.items():
+        assert getattr(polytopic, cls.__name__) is cls and cls.__name__ in polytopic.__all__, name
+    from polytopic import PLTM, M3LContrast, ZeroShotKD  # noqa: F401  (the names users import)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -239,3 +299,42 @@ def test_every_model_has_a_report(fitted, english_corpus, tmp_path):
     assert report.document_map.x.size == 40
     page = render([report])
     assert all(" ".join(t.words["en"]) in page for t in report.topics)
+
+
+@pytest.fixture(scope="module")
+def narrow_bert(tmp_path_factory):
+    """A second token encoder, 32-d: a one-layer BERT (seeded weights) with the packaged
+    MiniLM's tokenizer, saved as any local model directory is."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from polytopic.encoders.sentence import PACKAGED_MINILM, resolve_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(PACKAGED_MINILM))
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("narrow-bert")
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("name", ["etm", "topclus"])
+def test_refit_after_set_params_encoder_reads_the_new_encoder(name, narrow_bert, english_corpus):
+    """The encoders a model resolves are keyed on the parameter they come from, so a
+    refit after set_params(encoder=...) reads the new one (a 32-d encoder after MiniLM's 384)."""
+    from polytopic.encoders.tokens import TokenEncoder
+
+    corpus = english_corpus.subset(np.arange(80))
+    model = make(name, n_topics=3).fit(corpus)
+    model.set_params(encoder=narrow_bert).fit(corpus)
+    narrow = TokenEncoder(narrow_bert, progress=False)
+    if name == "etm":
+        rho = model.network_.decoder.word_vectors.numpy()
+        raw = narrow.static_word_vectors(model.vocabularies_["en"].words)
+        assert model.word_dimension_ == 32
+        np.testing.assert_allclose(rho, raw / raw.std(), rtol=1e-5)
+    else:
+        assert model.encoder_identity_ == narrow.identity
+    assert model.transform(corpus).shape == (80, 3)

@@ -161,30 +161,17 @@ def test_a_multilingual_report(pltm_run):
             report.alignment["coherence"][lang]["c_npmi"]["per_topic"]
 
 
-def test_a_report_loads_the_model_once_and_reads_the_corpus_once(pltm_run, tmp_path, monkeypatch):
+def test_a_report_loads_the_model_once_and_reads_the_corpus_once(pltm_run, tmp_path, load_counts):
     """A multi-view run without metrics.json: its report, its metrics and its alignment
     share one loaded model and one reading of the training corpus (three of each before
     the Run object)."""
-    import polytopic.datasets as datasets
-    import polytopic.models.files as files
-
     run = tmp_path / "pltm"
     shutil.copytree(pltm_run, run)
     (run / "metrics.json").unlink(missing_ok=True)
-    counts = {"loads": 0, "reads": 0}
-
-    def counted(name, real):
-        def call(*args, **kwargs):
-            counts[name] += 1
-            return real(*args, **kwargs)
-        return call
-
-    monkeypatch.setattr(files, "read_arrays", counted("loads", files.read_arrays))
-    monkeypatch.setattr(datasets, "_build", counted("reads", datasets._build))
     result = CliRunner().invoke(main, ["-q", "report", str(run), "--out", str(tmp_path / "r.html"),
                                        "--map-documents", "50"])
     assert result.exit_code == 0, result.output
-    assert counts == {"loads": 1, "reads": 1}
+    assert load_counts == {"loads": 1, "reads": 1}
 
 
 def test_held_out_aligned_items(pltm_run, corpora, tmp_path):

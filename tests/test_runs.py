@@ -24,7 +24,7 @@ class TwoLanguageModel:
     """What write_run reads of a fitted model that learned English and Italian, with
     topic-word weights chosen so that the top words are known."""
 
-    name, n_topics, language_, languages_ = "stub", 2, "it", ("it", "en")
+    name, n_topics, n_topics_, language_, languages_ = "stub", 2, 2, "it", ("it", "en")
     weights = {
         "en": [[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]],  # topic 0: dog fish cat; topic 1: cat fish dog
         "it": [[0.7, 0.1, 0.2], [0.2, 0.2, 0.6]],  # topic 0: gatto pesce cane; topic 1: pesce gatto cane (tie)

@@ -233,21 +233,8 @@ def test_existing_directory_refused_before_reading(tmp_path):
         sweep(tmp_path / "missing.jsonl", "prodlda", [3], tmp_path / "sweep")
 
 
-def test_a_sweep_scores_the_models_it_fitted(corpus_file, tmp_path, monkeypatch):
+def test_a_sweep_scores_the_models_it_fitted(corpus_file, tmp_path, load_counts):
     """Every fit is scored with the model in hand: no model is loaded back from its run,
     and the corpus file is read once."""
-    import polytopic.datasets as datasets
-    import polytopic.models.files as files
-
-    counts = {"loads": 0, "reads": 0}
-
-    def counted(name, real):
-        def call(*args, **kwargs):
-            counts[name] += 1
-            return real(*args, **kwargs)
-        return call
-
-    monkeypatch.setattr(files, "read_arrays", counted("loads", files.read_arrays))
-    monkeypatch.setattr(datasets, "_build", counted("reads", datasets._build))
     record = sweep(corpus_file, "lda", [2, 3], tmp_path / "sweep", options={"iterations": 20, "language": "en"})
-    assert [row["k"] for row in record["rows"]] == [2, 3] and counts == {"loads": 0, "reads": 1}
+    assert [row["k"] for row in record["rows"]] == [2, 3] and load_counts == {"loads": 0, "reads": 1}

@@ -18,16 +18,13 @@ SMALL = {"latent_size": 8, "encoder_sizes": (32,), "decoder_sizes": (32,), "epoc
          "batch_size": 8, "min_df": 1, "progress": False}
 FRUIT = ["apple", "banana", "cherry", "grape", "melon", "orange"]
 KERNEL = ["linux", "kernel", "driver", "module", "boot", "firmware"]
-
-
-def planted_corpus(n_docs=48, seed=0):
-    rng = np.random.default_rng(seed)
-    return Corpus([" ".join(rng.choice([FRUIT, KERNEL][i % 2], 8)) for i in range(n_docs)])
+#: Planted documents: 8 words drawn from FRUIT or from KERNEL, in turn.
+PLANTED = {"topics": [FRUIT, KERNEL], "doc_length": 8}
 
 
 @pytest.fixture(scope="module")
-def topclus():
-    return TopClus(n_topics=2, **SMALL).fit(planted_corpus())
+def topclus(planted):
+    return TopClus(n_topics=2, **SMALL).fit(planted(n_docs=48, **PLANTED).corpus)
 
 
 def test_sharpened_target_matches_hand_computation():
@@ -44,9 +41,9 @@ def test_segment_softmax_is_a_softmax_per_document():
     torch.testing.assert_close(segment_softmax(scores, segment, 2), expected)
 
 
-def test_planted_topics_and_documents(topclus):
+def test_planted_topics_and_documents(topclus, planted):
     assert sorted(sorted(t) for t in topclus.topics(top_n=6)) == [sorted(FRUIT), sorted(KERNEL)]
-    doc_topic = topclus.transform(planted_corpus(20, seed=1))
+    doc_topic = topclus.transform(planted(n_docs=20, seed=1, **PLANTED).corpus)
     np.testing.assert_allclose(doc_topic.sum(1), 1, atol=1e-6)
     assert len(set(doc_topic.argmax(1)[0::2])) == 1 and len(set(doc_topic.argmax(1)[1::2])) == 1
     assert doc_topic.argmax(1)[0] != doc_topic.argmax(1)[1]
@@ -55,15 +52,16 @@ def test_planted_topics_and_documents(topclus):
     assert topclus.timings_["embedding_tokens_per_second"] > 0 and topclus.n_tokens_ == 48 * 8
 
 
-def test_rare_words_are_dropped():
-    corpus = Corpus([t + (" zebra" if i < 4 else "") for i, t in enumerate(planted_corpus().texts())])
+def test_rare_words_are_dropped(planted):
+    texts = planted(n_docs=48, **PLANTED).corpus.texts()
+    corpus = Corpus([t + (" zebra" if i < 4 else "") for i, t in enumerate(texts)])
     model = TopClus(n_topics=2, **(SMALL | {"epochs": 1})).fit(corpus)
     assert "zebra" not in model.vocabularies_["en"]  # 4 < min_count = 5 (Appendix C)
 
 
-def test_save_load_and_encoder_mismatch(topclus, tmp_path):
+def test_save_load_and_encoder_mismatch(topclus, planted, tmp_path):
     loaded = TopClus.load(topclus.save(tmp_path / "topclus"))
-    corpus = planted_corpus(10, seed=2)
+    corpus = planted(n_docs=10, seed=2, **PLANTED).corpus
     np.testing.assert_array_equal(loaded.transform(corpus), topclus.transform(corpus))
     assert loaded.topics() == topclus.topics()
     assert loaded.n_clustered_tokens_ == topclus.n_clustered_tokens_
@@ -72,19 +70,19 @@ def test_save_load_and_encoder_mismatch(topclus, tmp_path):
         loaded.transform(corpus)
 
 
-def test_too_many_topics():
+def test_too_many_topics(planted):
     with pytest.raises(ParameterError, match="exceeds the 'en' vocabulary"):
-        TopClus(n_topics=13, **SMALL).fit(planted_corpus())
+        TopClus(n_topics=13, **SMALL).fit(planted(n_docs=48, **PLANTED).corpus)
 
 
-def test_transform_is_independent_of_batch_and_order(topclus):
-    corpus = planted_corpus(12, seed=3)
+def test_transform_is_independent_of_batch_and_order(topclus, planted):
+    corpus = planted(n_docs=12, seed=3, **PLANTED).corpus
     full = topclus.transform(corpus)
     np.testing.assert_allclose(topclus.transform(corpus.subset([7, 2])), full[[7, 2]], atol=1e-6)
 
 
-def test_same_seed_same_model():
-    fits = [TopClus(n_topics=2, **(SMALL | {"epochs": 2})).fit(planted_corpus(24)) for _ in range(2)]
+def test_same_seed_same_model(planted):
+    fits = [TopClus(n_topics=2, **(SMALL | {"epochs": 2})).fit(planted(n_docs=24, **PLANTED).corpus) for _ in range(2)]
     assert fits[0].topics() == fits[1].topics()
     np.testing.assert_array_equal(fits[0].topic_word(), fits[1].topic_word())
 
@@ -180,14 +178,15 @@ def test_only_nouns_verbs_and_adjectives_are_clustered():
     assert unfiltered.n_clustered_tokens_ == unfiltered.n_tokens_ == 60
 
 
-def test_authors_batch_target_and_posterior_ranking_also_recover_planted_topics():
+def test_authors_batch_target_and_posterior_ranking_also_recover_planted_topics(planted):
     model = TopClus(n_topics=2, **(SMALL | {"target_update": "batch", "word_ranking": "posterior"}))
-    assert sorted(sorted(t) for t in model.fit(planted_corpus()).topics(top_n=6)) == [sorted(FRUIT), sorted(KERNEL)]
+    corpus = planted(n_docs=48, **PLANTED).corpus
+    assert sorted(sorted(t) for t in model.fit(corpus).topics(top_n=6)) == [sorted(FRUIT), sorted(KERNEL)]
     assert model.timings_["estep_tokens_per_second"] is None and model.timings_["mstep_tokens_per_second"] > 0
 
 
-def test_nmi_clusters_the_latent_document_representations(topclus, tmp_path):
-    corpus = planted_corpus(20, seed=4)
+def test_nmi_clusters_the_latent_document_representations(topclus, planted, tmp_path):
+    corpus = planted(n_docs=20, seed=4, **PLANTED).corpus
     labels = ["fruit", "kernel"] * 10
     path = tmp_path / "labelled.jsonl"
     path.write_text("".join(json.dumps({"text": t, "section": s}) + "\n" for t, s in zip(corpus.texts(), labels)))

@@ -1,6 +1,6 @@
 """polytopic: topic models on pretrained embeddings, offline by default.
 
-The flow is one-directional (see DESIGN.md): a :class:`Corpus` of documents goes
+The flow is one-directional (README.md, "Where things are"): a :class:`Corpus` of documents goes
 through an encoder (with an on-disk cache) into a topic model; metrics read only the
 model's outputs and a reference corpus.
 
@@ -23,15 +23,15 @@ from polytopic.errors import (
     ViewError,
 )
 
+from polytopic.models.registry import MODEL_TABLE
 from polytopic.version import __version__
 
-#: Public name -> the module it is imported from on first use.
+#: Public name -> the module it is imported from on first use: every registered model.
 _LAZY = {
     "Corpus": "polytopic.corpus",
     "Tokenizer": "polytopic.preprocessing",
     "Vocabulary": "polytopic.preprocessing",
-    **dict.fromkeys(["TopicModel", "ProdLDA", "CombinedTM", "ZeroShotTM", "TCCTM", "LDA", "ClusteringTopics", "CorEx",
-                     "ETM", "TopClus", "load_model"], "polytopic.models"),
+    **dict.fromkeys(["TopicModel", *(cls for _, cls, _ in MODEL_TABLE.values()), "load_model"], "polytopic.models"),
 }
 
 __all__ = [

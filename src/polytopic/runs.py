@@ -96,7 +96,7 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
     write_arrays(directory / TOPIC_WORD_FILE, matrices)
     write_json(directory / RUN_FILE, {
         "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
-        "model": model.name, "n_topics": model.n_topics, "options": model.saved_params(),
+        "model": model.name, "n_topics": model.n_topics_, "options": model.saved_params(),
         "language": model.language_, "languages": list(languages), "n_documents": n_documents,
         "fit_seconds": round(fit_seconds, 3), "versions": library_versions(),
     })

@@ -35,7 +35,7 @@ def fit_into_run(model, corpus, out: Path, overwrite: bool, source: Path, read_o
     :func:`polytopic.runs.fit_run`)."""
     run = fit_run(model, corpus, out, source=source, read_options=read_kwargs(**read_options), overwrite=overwrite)
     logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
-                model.name, model.n_topics, len(corpus), run.info["fit_seconds"], out)
+                model.name, model.n_topics_, len(corpus), run.info["fit_seconds"], out)
 
 
 @click.command(epilog=model_help())

@@ -62,51 +62,49 @@ class VectorCache:
                 "or use another cache directory"
             )
 
-    def get(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors for ``keys`` (zeros where absent) and a boolean mask of the found ones."""
-        out = np.zeros((len(keys), self.dimension), dtype=self.dtype)
-        found = np.zeros(len(keys), dtype=bool)
+    def _blobs(self, keys: Sequence[bytes]):
+        """(position in ``keys``, stored bytes) of every key the cache holds, read in
+        chunks of SQLite's variable limit."""
         position = {k: i for i, k in enumerate(keys)}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
-                i = position[key]
-                out[i] = np.frombuffer(blob, dtype=self.dtype)
-                found[i] = True
+                yield position[key], blob
+
+    def _store(self, pairs) -> None:
+        """Insert (key, bytes) pairs in one transaction, replacing what was there."""
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", pairs)
+
+    def get(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for ``keys`` (zeros where absent) and a boolean mask of the found ones."""
+        out = np.zeros((len(keys), self.dimension), dtype=self.dtype)
+        found = np.zeros(len(keys), dtype=bool)
+        for i, blob in self._blobs(keys):
+            out[i] = np.frombuffer(blob, dtype=self.dtype)
+            found[i] = True
         return out, found
 
     def get_rows(self, keys: Sequence[bytes]) -> list[np.ndarray | None]:
         """Variable-length blocks of rows, shape (n_i, dimension) each, None where absent
         (token vectors: one block per text)."""
         out: list[np.ndarray | None] = [None] * len(keys)
-        position = {k: i for i, k in enumerate(keys)}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
-                out[position[key]] = np.frombuffer(blob, dtype=self.dtype).reshape(-1, self.dimension)
+        for i, blob in self._blobs(keys):
+            out[i] = np.frombuffer(blob, dtype=self.dtype).reshape(-1, self.dimension)
         return out
 
     def put_rows(self, keys: Sequence[bytes], blocks: Sequence[np.ndarray]) -> None:
         """Store one block of rows (n_i, dimension) per key."""
         if any(np.shape(b)[1:] != (self.dimension,) for b in blocks):
             raise EncoderError(f"every block must have {self.dimension} columns")
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                ((k, np.ascontiguousarray(b, dtype=self.dtype).tobytes()) for k, b in zip(keys, blocks)),
-            )
+        self._store((k, np.ascontiguousarray(b, dtype=self.dtype).tobytes()) for k, b in zip(keys, blocks))
 
     def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=self.dtype)
         if vectors.shape != (len(keys), self.dimension):
             raise EncoderError(f"expected vectors of shape {(len(keys), self.dimension)}, got {vectors.shape}")
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                ((k, v.tobytes()) for k, v in zip(keys, vectors)),
-            )
+        self._store((k, v.tobytes()) for k, v in zip(keys, vectors))
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]

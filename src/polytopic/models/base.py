@@ -1,4 +1,4 @@
-"""The model contract every topic model follows (DESIGN.md, "The model contract").
+"""The model contract every topic model follows (README.md, "Views: languages and images in one contract").
 
 ``Model(n_topics=..., **hyperparameters)`` stores its arguments and nothing else;
 ``fit(corpus)`` learns and returns ``self``; learned state ends in ``_``;
@@ -8,9 +8,12 @@ learned, per language; ``save``/``load`` write and read a directory of JSON and
 safetensors that loads without executing code.
 
 The fit plumbing lives here, once: :meth:`TopicModel.fit` validates the parameters,
-builds each view's inputs (:mod:`polytopic.models.views`), seeds, picks the device,
-calls the model's own :meth:`TopicModel._fit` and records the bookkeeping. A model
-implements ``_fit``, ``_transform``, ``_topic_word`` and the persistence hooks.
+settles the seed (``seed_``) and the number of topics (``n_topics_``), builds each view's
+inputs (:mod:`polytopic.models.views`), seeds, picks the device, calls the model's own
+:meth:`TopicModel._fit` and records the bookkeeping. A model implements ``_fit``,
+``_transform``, ``_topic_word`` and the persistence hooks; what else a fit reads comes in
+through the views it builds (TCCTM's labels, a distillation teacher's language), never
+through attributes set around the call.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from polytopic.encoders import get_encoder
 from polytopic.encoders.base import covers
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
-from polytopic.params import Anything, Interval, Optional, validate
+from polytopic.params import Anything, Interval, OneOf, Optional, validate
 from polytopic.models.ranking import top_words
 from polytopic.models.files import ARRAYS_FILE, CONFIG_FILE, FORMAT, FORMAT_VERSION, VOCABULARY_FILE, load_model
 from polytopic.persistence import atomic_directory, write_arrays, write_json
@@ -57,7 +60,22 @@ CORPUS_PARAMETERS: dict = {
     "min_df": Interval(int, 1),
 }
 
+#: The same for a model that learns several languages at once (``languages`` instead of
+#: ``language``: a list, a comma-separated string, or None for all of the corpus's).
+MULTILINGUAL_CORPUS_PARAMETERS: dict = {
+    **{k: v for k, v in CORPUS_PARAMETERS.items() if k != "language"},
+    "languages": Optional(Anything()),
+}
 
+#: Constraints of how every model runs: ``seed`` (None: a fresh seed each fit, kept as
+#: ``seed_``) and whether to show progress bars.
+RUN_PARAMETERS: dict = {
+    "seed": Optional(Interval(int, 0)),
+    "progress": OneOf((True, False)),
+}
+
+#: The torch device of the models that train a network (None: CUDA when available).
+DEVICE_PARAMETER: dict = {"device": Optional(Anything())}
 
 
 def _languages(value) -> tuple[str, ...] | None:
@@ -150,17 +168,24 @@ class TopicModel(ABC):
             if view not in spec:
                 raise ViewError(f"no encoder given for the {view!r} view; encoders are given for {sorted(spec)}")
             spec = spec[view]
-        resolved = self.__dict__.setdefault("_encoders", {})
-        key = (view, id(spec), spec if isinstance(spec, str) else None)
-        if key not in resolved:
-            modality = "image" if view == IMAGE else "text"
-            resolved[key] = get_encoder(spec, modality, progress=getattr(self, "progress", True))
-        return resolved[key]
+        modality = "image" if view == IMAGE else "text"
+        return self._cached_encoder((view, spec),
+                                    lambda: get_encoder(spec, modality, progress=getattr(self, "progress", True)))
 
-    def _vectors(self, view: View, given, dimension: int | None) -> np.ndarray:
-        """The caller's vectors for ``view`` (checked), or its encoder's."""
+    def _cached_encoder(self, key: tuple, build):
+        """The encoder ``build()`` gives, made once per ``key`` (what it is built from: a
+        name, an object), so that ``set_params(encoder=...)`` takes effect at the next fit."""
+        key = tuple(value if isinstance(value, (str, type(None))) else id(value) for value in key)
+        cache = self.__dict__.setdefault("_encoders", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _vectors(self, view: View, given, dimension: int | None, encoder=None) -> np.ndarray:
+        """The caller's vectors for ``view`` (checked), or those of ``encoder`` (default:
+        the view's own, :meth:`_encoder_for`)."""
         if given is None:
-            encoder = self._encoder_for(view.name)
+            encoder = encoder or self._encoder_for(view.name)
             if view.is_image:
                 given = encoder.encode(view.items, item_ids=view.item_ids)
             else:
@@ -176,6 +201,10 @@ class TopicModel(ABC):
     def fit(self, corpus, *, embeddings=None) -> "TopicModel":
         """Learn topics from ``corpus`` (a Corpus of aligned items, or a list of texts).
 
+        Sets ``seed_`` (``seed``, or with ``seed=None`` one drawn for this fit: the value
+        that repeats it) and ``n_topics_`` (the number of topics learned) beside each
+        model's own learned attributes; parameters are left as they were given.
+
         Parameters
         ----------
         corpus : Corpus or list of str
@@ -190,22 +219,39 @@ class TopicModel(ABC):
         """
         self._validate_params()
         corpus = as_corpus(corpus, self._first_language())
+        self.seed_ = fresh_seed() if self.seed is None else self.seed
+        self._prepare_fit()
+        views = self._fit_views(corpus, embeddings)
+        with seeded(self.seed_, getattr(self, "device", None)) as (rng, device):
+            self._fit(views, rng, device)
+        self._record(views, tuple(name for name in views if name != IMAGE), tuple(views))
+        return self
+
+    def _prepare_fit(self) -> None:
+        """Settle what the parameters name before the corpus is read: the number of topics
+        this fit learns, ``n_topics_`` (a distillation student loads its teacher and takes
+        its K)."""
+        self.n_topics_ = self.n_topics
+
+    def _fit_views(self, corpus: Corpus, embeddings) -> dict[str, View]:
+        """Every view this fit reads, with its inputs: the languages to learn
+        (:meth:`_fit_languages`), then the images when the model learns them."""
         languages = self._fit_languages(corpus)
         names = languages + ((IMAGE,) if self._learns_images(corpus) else ())
         given = embeddings_by_view(embeddings, names, languages[0])
-        views = {}
-        for name in names:
-            view = self._build_view(corpus, name)
-            if not view.is_image:
-                fit_bag_of_words(view, n_topics=self.n_topics, vocabulary_size=self.vocabulary_size,
-                                 min_df=self.min_df, min_count=self.min_count)
-            if self.reads_vectors or view.is_image:
-                view.vectors = self._vectors(view, given.get(name), None)
-            views[name] = view
-        with seeded(self.seed, getattr(self, "device", None)) as (rng, device):
-            self._fit(views, rng, device)
-        self._record(views, languages, names)
-        return self
+        return {name: self._fit_view(corpus, name, given.get(name)) for name in names}
+
+    def _fit_view(self, corpus: Corpus, name: str, given, encoder=None, dimension: int | None = None) -> View:
+        """View ``name`` of ``corpus`` with what fitting reads of it: a vocabulary and the
+        bag of words of a text view, the vectors the model reads (``given``, else those of
+        ``encoder``, default the view's own; ``dimension``: the size they must have)."""
+        view = self._build_view(corpus, name)
+        if not view.is_image:
+            fit_bag_of_words(view, n_topics=self.n_topics_, vocabulary_size=self.vocabulary_size,
+                             min_df=self.min_df, min_count=self.min_count)
+        if self.reads_vectors or view.is_image:
+            view.vectors = self._vectors(view, given, dimension, encoder)
+        return view
 
     def _record(self, views: dict[str, View], languages: tuple[str, ...], names: tuple[str, ...]) -> None:
         """Keep what the fit learned about its views: the languages it has topic words for,
@@ -368,6 +414,8 @@ class TopicModel(ABC):
             "polytopic_version": __version__,
             "model": self.name,
             "params": self.saved_params(),
+            "n_topics": self.n_topics_,
+            "seed": self.seed_,
             "language": self.language_,
             "languages": list(self.languages_),
             "views": list(self.views_),
@@ -398,8 +446,14 @@ def _warn_uncovered(encoder, language: str) -> None:
                        encoder.name, language, ", ".join(sorted(encoder.languages)), language)
 
 
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy: what ``seed=None`` fits with (kept as
+    the model's ``seed_``, so that the fit can be repeated)."""
+    return int(np.random.SeedSequence().entropy % 2**31)
+
+
 @contextlib.contextmanager
-def seeded(seed: int | None, device: str | None):
+def seeded(seed: int, device: str | None):
     """A numpy generator from ``seed``, torch's global generator seeded from it (and
     restored afterwards), and the device resolved (default: CUDA when available)."""
     import torch

@@ -2,17 +2,13 @@
 → clustering → topic words weighted per cluster, on scikit-learn (and umap-learn when
 installed), not on BERTopic itself.
 
-Stages and defaults:
+Stages and defaults (the measurements behind them: ``benchmarks/results/clustering-defaults.md``):
 
 - reduction: ``"none"`` (default: K-means on the unit-length embeddings themselves),
   ``"umap"`` (BERTopic's default, 5 components, 15 neighbours, min_dist 0; needs
   ``pip install umap-learn``, whose import alone compiles for ~30 s) or ``"pca"``.
-  On 20,000 Debian descriptions at K = 50 (MiniLM, three seeds, c-TF-IDF words, the
-  stopwordsiso vocabulary of the time) the clusters of the full 384-d vectors gave NPMI
-  0.131 ± 0.003, UMAP's 0.126 ± 0.007 and PCA(5)'s 0.051 ± 0.009, at top-25 diversity
-  0.66, 0.68 and 0.49; on 3,000 at K = 20, 0.080, 0.079 and 0.052. Five principal
-  components keep too little of the embedding to separate the themes, and UMAP gains
-  nothing here for a compiled dependency.
+  Five principal components keep too little of the embedding to separate the themes, and
+  UMAP clusters no better than the full vectors, for a compiled dependency.
 - clustering: ``"kmeans"`` (default; exactly ``n_topics`` clusters) or ``"hdbscan"``
   (scikit-learn's; its clusters are merged by agglomerating their centroids down to
   ``n_topics``, and outliers join their nearest cluster, so the contract's K holds).
@@ -21,12 +17,9 @@ Stages and defaults:
   number of cluster-c documents that contain w — how specifically, and how often, w
   marks the cluster; or ``"ctfidf"``, BERTopic's W_{w,c} = tf_{w,c} · log(1 + A / f_w)
   with A the average number of words per cluster and f_w the word's frequency over all
-  clusters (Grootendorst 2022, Eq. 1). Rows are normalised to sum to 1. On the same
-  clusters the association's top-10 words scored NPMI 0.167 ± 0.002 against c-TF-IDF's
-  0.131 ± 0.003 (20,000 Debian descriptions, K = 50, three seeds, stopwordsiso
-  vocabulary; top-25 diversity 0.69 and 0.66) and 0.138 ± 0.012 against 0.080 ± 0.020
-  (3,000, K = 20; diversity 0.87 and 0.81): c-TF-IDF's weak idf lets words frequent
-  everywhere ("library", "package") head many topics.
+  clusters (Grootendorst 2022, Eq. 1). Rows are normalised to sum to 1. The association
+  is the default because c-TF-IDF's weak idf lets words frequent everywhere ("library",
+  "package") head many topics.
 - a topic's word list is a shared head and an exclusive tail, as STM's ``labelTopics``
   shows each topic's most probable words beside its FREX words (Roberts et al. 2019).
   The first ``shared_words`` (default 8) are the topic's most heavily weighted, shared
@@ -36,17 +29,10 @@ Stages and defaults:
   each word relative to its topic's best word (an optimal transport with equal
   capacities, solved exactly by the Hungarian method; the equal-capacity transport of
   words to topics is the device of ECRTM, Wu et al. 2023). The head reads as what the
-  topic is about, the tail as what sets it apart. ``exclusive_words=0`` gives plain
-  weight order; ``shared_words=0`` makes every listed word exclusive. Where too few
-  words are left outside the heads, the tail shrinks to what they allow. On 20,000
-  Debian descriptions at K = 50 (MiniLM, default vocabulary, five seeds; issue #14) the
-  defaults gave NPMI (top 10) 0.160 ± 0.008 at diversity 0.844 (top 10) and 0.938 (top
-  25), against Turftopic GMM's 0.145 ± 0.007 (0.792, 0.646) and BERTopic's 0.120 ±
-  0.010 (0.820, 0.661); a head of 10 gave 0.177 ± 0.008 at 0.776 and 0.910; plain
-  weight order 0.178 ± 0.010 at 0.775 and 0.676; every word exclusive 0.115 ± 0.005 at
-  1.0. The price is in the tail: NPMI of the top 25 falls from 0.006 (plain) to −0.062.
-  Ranking FREX (harmonic mean of the within-topic ranks of weight and exclusivity)
-  instead gave lower NPMI at every diversity.
+  topic is about, the tail as what sets it apart; the tail trades coherence of the top
+  25 words for diversity (issue #14). ``exclusive_words=0`` gives plain weight order;
+  ``shared_words=0`` makes every listed word exclusive. Where too few words are left
+  outside the heads, the tail shrinks to what they allow.
 
 ``transform`` maps a new document's embedding to p(topic | document) ∝
 exp(s · cos(x, c_k)), with c_k the mean embedding of cluster k and one scale s fitted
@@ -65,10 +51,10 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from polytopic.encoders import Encoder
-from polytopic.errors import ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.errors import ParameterError, require
+from polytopic.models.base import CORPUS_PARAMETERS, RUN_PARAMETERS, TopicModel
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.params import Anything, Interval, OneOf
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -236,8 +222,7 @@ class ClusteringTopics(TopicModel):
         "word_weights": OneOf(("ctfidf", "association")),
         "shared_words": Interval(int, 0),
         "exclusive_words": Interval(int, 0),
-        "seed": Optional(Interval(int, 0)),
-        "progress": OneOf((True, False)),
+        **RUN_PARAMETERS,
     }
 
     def __init__(self, n_topics: int = 10, *, encoder: str | Encoder | None = None, language: str | None = None,
@@ -268,38 +253,35 @@ class ClusteringTopics(TopicModel):
         if self.reduction == "pca":
             from sklearn.decomposition import PCA
 
-            return PCA(n_components, random_state=self.seed or 0).fit_transform(vectors)
-        try:
-            import umap
-        except ImportError:
-            raise ParameterError("reduction='umap' needs umap-learn: pip install umap-learn") from None
+            return PCA(n_components, random_state=self.seed_).fit_transform(vectors)
+        umap = require("umap", "umap", "reduction='umap'")
         reducer = umap.UMAP(n_neighbors=min(15, len(vectors) - 1), n_components=n_components, min_dist=0.0,
-                            metric="cosine", random_state=self.seed or 0)
+                            metric="cosine", random_state=self.seed_)
         return reducer.fit_transform(vectors)
 
     def _cluster(self, reduced: np.ndarray) -> np.ndarray:
         from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 
         if self.clustering == "kmeans":
-            return KMeans(self.n_topics, n_init=10, random_state=self.seed or 0).fit_predict(reduced)
+            return KMeans(self.n_topics_, n_init=10, random_state=self.seed_).fit_predict(reduced)
         labels = HDBSCAN(min_cluster_size=self.min_cluster_size, copy=True).fit_predict(reduced)
         found = np.unique(labels[labels >= 0])
-        if found.size < self.n_topics:
+        if found.size < self.n_topics_:
             raise ParameterError(
-                f"HDBSCAN found {found.size} clusters, fewer than n_topics={self.n_topics}; lower "
+                f"HDBSCAN found {found.size} clusters, fewer than n_topics={self.n_topics_}; lower "
                 "n_topics or min_cluster_size, or use clustering='kmeans'"
             )
         centroids = np.stack([reduced[labels == c].mean(0) for c in found])
-        merged = AgglomerativeClustering(self.n_topics).fit_predict(centroids)
+        merged = AgglomerativeClustering(self.n_topics_).fit_predict(centroids)
         logger.info("HDBSCAN: %d clusters merged into %d topics; %d outliers assigned to the nearest",
-                    found.size, self.n_topics, int((labels < 0).sum()))
-        topic_centroids = np.stack([centroids[merged == k].mean(0) for k in range(self.n_topics)])
+                    found.size, self.n_topics_, int((labels < 0).sum()))
+        topic_centroids = np.stack([centroids[merged == k].mean(0) for k in range(self.n_topics_)])
         nearest = np.argmin(((reduced[:, None, :] - topic_centroids[None]) ** 2).sum(-1), axis=1)
         return np.where(labels >= 0, merged[np.searchsorted(found, np.maximum(labels, 0))], nearest)
 
     def _word_weights(self, counts: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
         weigh = class_tfidf if self.word_weights == "ctfidf" else word_cluster_association
-        weights = weigh(counts, labels, self.n_topics)
+        weights = weigh(counts, labels, self.n_topics_)
         return head_and_tail(weights, self.shared_words, self.exclusive_words) if self.exclusive_words else weights
 
     # -- contract ---------------------------------------------------------------------------
@@ -309,9 +291,9 @@ class ClusteringTopics(TopicModel):
         data = self._primary(views)
         vectors = _unit(data.vectors.astype(np.float64))
         labels = self._cluster(self._reduce(vectors))
-        sizes = np.bincount(labels, minlength=self.n_topics)
+        sizes = np.bincount(labels, minlength=self.n_topics_)
         self.centroids_ = _unit(np.stack([vectors[labels == k].mean(0) if sizes[k] else np.zeros(vectors.shape[1])
-                                          for k in range(self.n_topics)]))
+                                          for k in range(self.n_topics_)]))
         self.topic_word_ = self._word_weights(data.counts, labels)
         similarity = vectors @ self.centroids_.T
         result = minimize_scalar(lambda s: -log_softmax(s * similarity, axis=1)[np.arange(len(labels)), labels].mean(),

@@ -21,10 +21,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from polytopic.errors import ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.errors import require
+from polytopic.models.base import CORPUS_PARAMETERS, RUN_PARAMETERS, TopicModel
 from polytopic.models.views import View
-from polytopic.params import Interval, OneOf, Optional
+from polytopic.params import Interval
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -33,11 +33,9 @@ _ARRAYS = ("alpha", "theta", "log_p_y", "lp0", "px_frac", "mis", "tcs")
 
 
 def _corex_class():
-    try:
-        from corextopic.corextopic import Corex
-    except ImportError as err:
-        raise ParameterError(f"the corex model needs corextopic and six: pip install corextopic six ({err})") from None
-    return Corex
+    """corextopic's ``Corex`` class, or a :class:`~polytopic.errors.DependencyError`
+    naming the ``corex`` extra (corextopic and the ``six`` it imports undeclared)."""
+    return require("corextopic.corextopic", "corex", "the corex model").Corex
 
 
 class CorEx(TopicModel):
@@ -57,8 +55,7 @@ class CorEx(TopicModel):
     _parameter_constraints: ClassVar[dict] = {
         **CORPUS_PARAMETERS,
         "iterations": Interval(int, 1),
-        "seed": Optional(Interval(int, 0)),
-        "progress": OneOf((True, False)),
+        **RUN_PARAMETERS,
     }
 
     def __init__(self, n_topics: int = 10, *, language: str | None = None,
@@ -79,15 +76,15 @@ class CorEx(TopicModel):
         counts = (data.counts[data.keep] > 0).astype(np.int64).tocsr()
         global_state = np.random.get_state()  # corextopic seeds and draws from numpy's global generator
         try:
-            np.random.seed(0 if self.seed is None else self.seed)
-            fitted = corex_cls(n_hidden=self.n_topics, max_iter=self.iterations, seed=self.seed).fit(counts)
+            np.random.seed(self.seed_)
+            fitted = corex_cls(n_hidden=self.n_topics_, max_iter=self.iterations, seed=self.seed_).fit(counts)
         finally:
             np.random.set_state(global_state)
         self.corex_arrays_ = {name: np.ascontiguousarray(getattr(fitted, name), dtype=np.float64) for name in _ARRAYS}
 
     def _inference(self):
         """A bare corextopic ``Corex`` holding the fitted arrays (for ``calculate_latent``)."""
-        corex = _corex_class()(n_hidden=self.n_topics)
+        corex = _corex_class()(n_hidden=self.n_topics_)
         for name, value in self.corex_arrays_.items():
             setattr(corex, name, value)
         return corex

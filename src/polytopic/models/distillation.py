@@ -22,52 +22,23 @@ student alone (the teacher is named in the configuration, not copied).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from polytopic.encoders import get_encoder
 from polytopic.errors import ParameterError, ViewError
-from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.ctm import ZeroShotTM
+from polytopic.models.files import load_model
 from polytopic.models.m3l_network import gaussian_kl
+from polytopic.models.training import BatchSource
 from polytopic.models.vae import TopicVAE
 from polytopic.models.views import IMAGE, View
 from polytopic.params import Anything, Interval, OneOf, Optional
 
 _TEACHER_BATCH = 1024
-
-
-@dataclass
-class DistillationBatches:
-    """The student's inputs and, per row, the teacher's posterior to use as its prior.
-
-    ``has_teacher`` (n,) is False for rows whose item has no teacher text; their prior
-    rows are ignored (the student's own prior is used).
-    """
-
-    bow: sp.csr_matrix
-    embeddings: np.ndarray
-    prior_mean: np.ndarray
-    prior_log_variance: np.ndarray
-    has_teacher: np.ndarray
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    def __len__(self) -> int:
-        return self.bow.shape[0]
-
-    def batch(self, rows: np.ndarray):
-        tensor = lambda a: torch.as_tensor(a[rows], device=self.device)  # noqa: E731
-        return (BagOfWordsBatch.from_csr(self.bow[rows], self.device), tensor(self.embeddings),
-                tensor(self.prior_mean), tensor(self.prior_log_variance), tensor(self.has_teacher))
-
-    def subset(self, rows: np.ndarray) -> "DistillationBatches":
-        return DistillationBatches(self.bow[rows], self.embeddings[rows], self.prior_mean[rows],
-                                   self.prior_log_variance[rows], self.has_teacher[rows], self.device)
 
 
 def distillation_loss(network: TopicVAE):
@@ -125,36 +96,30 @@ class ZeroShotKD(ZeroShotTM):
         self.images = images
 
     # -- the teacher ----------------------------------------------------------------------
-    def _teacher(self) -> ZeroShotTM:
-        """The fitted teacher (loaded once from a path), checked to be a ZeroShotTM."""
-        from polytopic.models.files import load_model
+    def _prepare_fit(self) -> None:
+        """Resolve the teacher (loaded from its directory once per fit), kept as
+        ``teacher_model_``, and take its number of topics."""
+        self.teacher_model_ = self._resolved_teacher()
+        self.n_topics_ = self.teacher_model_.n_topics_
 
-        cached = self.__dict__.get("_teacher_model")
-        if cached is not None and cached[0] is self.teacher:
-            return cached[1]
+    def _resolved_teacher(self) -> ZeroShotTM:
+        """The fitted ZeroShotTM ``teacher`` names, checked against ``n_topics``."""
         if self.teacher is None:
             raise ParameterError("zeroshot-kd needs a teacher: a fitted ZeroShotTM or the directory of one")
         model = load_model(self.teacher) if isinstance(self.teacher, (str, Path)) else self.teacher
         if type(model) is not ZeroShotTM:
             raise ParameterError(f"the teacher must be a ZeroShotTM ('zeroshot'), not a {getattr(model, 'name', model)!r}")
         model._check_fitted()
-        self.__dict__["_teacher_model"] = (self.teacher, model)
-        return model
-
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        teacher = self._teacher()
-        if self.n_topics is None:
-            self.n_topics = teacher.n_topics
-        elif self.n_topics != teacher.n_topics:
-            raise ParameterError(f"n_topics={self.n_topics}, but the teacher has {teacher.n_topics} topics: "
+        if self.n_topics is not None and self.n_topics != model.n_topics_:
+            raise ParameterError(f"n_topics={self.n_topics}, but the teacher has {model.n_topics_} topics: "
                                  "a student learns the teacher's topics (leave n_topics unset)")
+        return model
 
     # -- views ------------------------------------------------------------------------------
     def _fit_languages(self, corpus) -> tuple[str, ...]:
         """(student language, teacher language) for a text student; (teacher language,)
         for an image student, whose topic words are the teacher language's."""
-        teacher = self._teacher().language_
+        teacher = self.teacher_model_.language_
         if teacher not in corpus.languages:
             raise ViewError(f"the corpus has no texts in the teacher's language {teacher!r}; it has "
                             f"{list(corpus.languages)}")
@@ -174,39 +139,25 @@ class ZeroShotKD(ZeroShotTM):
     def _student(self, names) -> str:
         return IMAGE if self.images else names[0]
 
-    def fit(self, corpus, *, embeddings=None) -> "ZeroShotKD":
-        """Distil the teacher into a student for this corpus's other view (see the class).
-        While fitting, the teacher's language is read through the teacher's encoder."""
-        self.__dict__["_fitting"] = True
-        try:
-            return super().fit(corpus, embeddings=embeddings)
-        finally:
-            self.__dict__.pop("_fitting")
+    def _fit_view(self, corpus, name: str, given, encoder=None, dimension: int | None = None) -> View:
+        """The teacher's language is read through the teacher's encoder, at the teacher's
+        vector size: it is the view the teacher's posteriors come from."""
+        teacher = self.teacher_model_
+        if name == teacher.language_:
+            encoder, dimension = teacher._encoder_for(name), teacher.embedding_sizes_[name]
+        return super()._fit_view(corpus, name, given, encoder, dimension)
 
     def _encoder_for(self, view: str):
-        """The teacher's encoder for the teacher's texts while fitting; for the student's
-        texts ``encoder``, by default the teacher's."""
-        if view == IMAGE or self.encoder is not None and not self._reads_teacher(view):
+        """The student's text encoder: ``encoder``, by default the teacher's (the fitted
+        teacher's own object, or for a loaded student the one its teacher was saved with)."""
+        if view == IMAGE or self.encoder is not None:
             return super()._encoder_for(view)
-        if self.is_fitted and "_teacher_model" not in self.__dict__:  # a loaded student: no teacher needed
-            spec = self.teacher_["encoder"]
-            spec = spec.get(self.teacher_["language"]) if isinstance(spec, dict) else spec
-            key = ("teacher encoder", spec)
-            cache = self.__dict__.setdefault("_encoders", {})
-            if key not in cache:
-                cache[key] = get_encoder(spec, progress=self.progress)
-            return cache[key]
-        teacher = self._teacher()
-        return teacher._encoder_for(teacher.language_)
-
-    def _reads_teacher(self, view: str) -> bool:
-        """Whether ``view`` is the teacher's language, read to distil from (fit only)."""
-        return bool(self.__dict__.get("_fitting")) and view == self._teacher().language_
-
-    def _vectors(self, view: View, given, dimension):
-        if self._reads_teacher(view.name):
-            dimension = self._teacher().embedding_sizes_[view.name]
-        return super()._vectors(view, given, dimension)
+        if hasattr(self, "teacher_model_"):
+            teacher = self.teacher_model_
+            return teacher._encoder_for(teacher.language_)
+        spec = self.teacher_["encoder"]
+        spec = spec.get(self.teacher_["language"]) if isinstance(spec, dict) else spec
+        return self._cached_encoder(("teacher", spec), lambda: get_encoder(spec, progress=self.progress))
 
     def _record(self, views, languages, names) -> None:
         """The student keeps its own view and the language its topic words are in; the
@@ -215,7 +166,7 @@ class ZeroShotKD(ZeroShotTM):
             super()._record(views, languages, (IMAGE,))
         else:
             super()._record(views, languages[:1], languages[:1])
-        self.teacher_ = _teacher_summary(self._teacher(), self.teacher)
+        self.teacher_ = _teacher_summary(self.teacher_model_, self.teacher)
 
     def transform_view(self, language, images):
         name = super().transform_view(language, images)
@@ -230,13 +181,13 @@ class ZeroShotKD(ZeroShotTM):
         student = views[self._student(names)]
         words = views[names[0]]  # the bag of words the student reconstructs
         rows, word_rows = _aligned_rows(student, words)
-        prior_mean, prior_log_variance, has_teacher = self._teacher_prior(views[self._teacher().language_],
+        prior_mean, prior_log_variance, has_teacher = self._teacher_prior(views[self.teacher_model_.language_],
                                                                           student.positions[rows])
         if not has_teacher.any():
-            raise ViewError(f"no item has both the teacher's {self._teacher().language_!r} text and the student's "
+            raise ViewError(f"no item has both the teacher's {self.teacher_model_.language_!r} text and the student's "
                             f"{student.name!r} view: there is nothing to distil")
-        data = DistillationBatches(words.counts[word_rows], student.vectors[rows].astype(np.float32),
-                                   prior_mean, prior_log_variance, has_teacher, device)
+        data = BatchSource(words.counts[word_rows], student.vectors[rows], device).with_rows(
+            prior_mean, prior_log_variance, has_teacher)
         network = self._build_network(len(words.vocabulary), student.vectors.shape[1]).to(device)
         self.training_ = self._train(network, data, rng, loss=distillation_loss(network))
         self.network_ = network.cpu().eval()
@@ -245,12 +196,12 @@ class ZeroShotKD(ZeroShotTM):
     def _teacher_prior(self, view: View, positions: np.ndarray):
         """The teacher's posterior (μ, log σ²) for the items at ``positions``, and which
         of them have a teacher text (the others get zeros, masked by ``has_teacher``)."""
-        teacher = self._teacher()
+        teacher = self.teacher_model_
         network = teacher.network_.eval()
         # view.positions ascend (corpus order): the teacher's row of each item, if it has one
         source = np.minimum(np.searchsorted(view.positions, positions), len(view.positions) - 1)
         has_teacher = view.positions[source] == positions
-        mean = np.zeros((len(positions), teacher.n_topics), dtype=np.float32)
+        mean = np.zeros((len(positions), teacher.n_topics_), dtype=np.float32)
         log_variance = np.zeros_like(mean)
         vectors = torch.as_tensor(view.vectors[source[has_teacher]], dtype=torch.float32)
         found = np.flatnonzero(has_teacher)
@@ -292,5 +243,5 @@ def _aligned_rows(student: View, words: View) -> tuple[np.ndarray, np.ndarray]:
 def _teacher_summary(teacher: ZeroShotTM, spec) -> dict:
     """What the saved student records of its teacher."""
     return {"model": teacher.name, "path": str(spec) if isinstance(spec, (str, Path)) else None,
-            "language": teacher.language_, "n_topics": teacher.n_topics,
+            "language": teacher.language_, "n_topics": teacher.n_topics_,
             "encoder": teacher.saved_params().get("encoder")}

@@ -17,7 +17,7 @@ corpora (100–150), not its ``main.py`` default of 20. With batches of 1,000, 2
 are 400 updates on 20,000 documents: on 20,000 Debian descriptions at K = 50 (three
 seeds) 100 epochs raised top-25 diversity from 0.60 ± 0.01 to 0.71 ± 0.00 and NPMI from
 0.045 ± 0.007 to 0.052 ± 0.007, for 134 s of fitting instead of 15 s
-(``benchmarks/results/quality-20000docs-K50.json``).
+(``benchmarks/results/quality-20000docs-K50-stopwordsiso.json``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.variational import VAETopicModel
 from polytopic.models.vae import InferenceNetwork, LogisticNormalPrior
 from polytopic.params import Anything, Interval
-from polytopic.preprocessing import Vocabulary
+from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -115,28 +115,48 @@ class ETM(VAETopicModel):
 
     name = "etm"
     uses_bow_input = True
+    posterior: ClassVar[str] = "mean"  # θ = softmax(μ): no learned prior, no samples to draw
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples", "posterior")},
         "weight_decay": Interval(float, 0.0),
         "encoder": Anything(),
     }
 
-    def __init__(self, n_topics: int = 10, *, encoder: str | None = None, hidden_sizes=(800, 800),
+    def __init__(self, n_topics: int = 10, *, encoder: str | None = None, language: str | None = None,
+                 vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, hidden_sizes=(800, 800),
                  activation: str = "relu", dropout: float = 0.0, learning_rate: float = 5e-3, momentum: float = 0.9,
-                 weight_decay: float = WEIGHT_DECAY, batch_size: int = 1000, epochs: int = 100, **params):
-        super().__init__(n_topics, hidden_sizes=hidden_sizes, activation=activation, dropout=dropout,
-                         learning_rate=learning_rate, momentum=momentum, batch_size=batch_size, epochs=epochs,
-                         posterior="mean", **params)
+                 weight_decay: float = WEIGHT_DECAY, batch_size: int = 1000, epochs: int = 100,
+                 validation_split: float = 0.0, patience: int = 5, seed: int | None = 0, device: str | None = None,
+                 progress: bool = True):
+        self.n_topics = n_topics
         self.encoder = encoder
+        self.language = language
+        self.vocabulary_size = vocabulary_size
+        self.min_df = min_df
+        self.hidden_sizes = tuple(hidden_sizes) if isinstance(hidden_sizes, list) else hidden_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.momentum = momentum
         self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+        self.progress = progress
 
     def _word_encoder(self) -> TokenEncoder:
-        return get_token_encoder(self.encoder, progress=self.progress)
+        return self._cached_encoder(("tokens", self.encoder), lambda: get_token_encoder(
+            self.encoder, progress=self.progress))
+
+    def _prepare_fit(self) -> None:
+        super()._prepare_fit()
+        self.word_dimension_ = self._word_encoder().dimension  # ρ's width, from this fit's encoder
 
     def _build_network(self, vocabulary_size: int, embedding_size: int) -> ETMNetwork:
-        if not hasattr(self, "word_dimension_"):
-            self.word_dimension_ = self._word_encoder().dimension
-        return ETMNetwork(vocabulary_size, self.word_dimension_, self.n_topics, tuple(self.hidden_sizes),
+        return ETMNetwork(vocabulary_size, self.word_dimension_, self.n_topics_, tuple(self.hidden_sizes),
                           self.activation, self.dropout)
 
     def _initialise(self, network: ETMNetwork, vocabulary: Vocabulary) -> None:

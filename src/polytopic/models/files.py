@@ -1,7 +1,7 @@
 """The files of a saved model: names, format version, and loading (never by pickle).
 
-A model directory holds ``config.json`` (format, model name, parameters, views and the
-model's own JSON state), ``vocabulary.json`` (each language's vocabulary) and
+A model directory holds ``config.json`` (format, model name, parameters, the number of
+topics and seed the fit used, views and the model's own JSON state), ``vocabulary.json`` (each language's vocabulary) and
 ``model.safetensors`` (its arrays). :func:`load_model` resolves the class through the
 registry and upgrades the files of earlier formats. Writing is
 :meth:`~polytopic.models.base.TopicModel.write`.
@@ -71,6 +71,8 @@ def load_model(path: str | Path):
         model.views_ = tuple(config["views"])
         model.embedding_sizes_ = {k: int(v) for k, v in config["embedding_sizes"].items()}
         model.n_dropped_ = int(config["n_dropped"])
+        model.n_topics_ = int(config.get("n_topics", config["params"]["n_topics"]))
+        model.seed_ = int(config.get("seed", config["params"].get("seed") or 0))
         model._restore(config["state"], read_arrays(path / ARRAYS_FILE))
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ModelFileError(f"{path} is corrupted or incomplete ({type(err).__name__}: {err})") from None

@@ -22,9 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus
+from polytopic.models.base import CORPUS_PARAMETERS, RUN_PARAMETERS, TopicModel, as_corpus
 from polytopic.models.views import View
-from polytopic.params import Interval, OneOf, Optional
+from polytopic.params import Interval
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -144,12 +144,13 @@ class LDA(TopicModel):
         Gibbs sweeps (Mueller & Dredze 2021 §4: 400). 1,000 measured no better: NPMI
         0.082 ± 0.014 against 0.084 ± 0.007 on 20,000 Debian descriptions at K = 50 (three
         seeds), both level with tomotopy run directly for 1,000 sweeps (0.089 ± 0.004;
-        ``benchmarks/results/quality-20000docs-K50.json``), for 2.4× the time.
+        ``benchmarks/results/quality-20000docs-K50-stopwordsiso.json``), for 2.4× the time.
     optimize_interval : int
         Optimise α every this many iterations (0: never).
     inference_iterations : int
         Fixed-point iterations of :func:`infer_doc_topic` in ``transform``.
-    seed : int
+    seed : int or None
+        None: a fresh seed each fit, kept as ``seed_``.
     progress : bool
     """
 
@@ -161,8 +162,7 @@ class LDA(TopicModel):
         "iterations": Interval(int, 1),
         "optimize_interval": Interval(int, 0),
         "inference_iterations": Interval(int, 1),
-        "seed": Optional(Interval(int, 0)),
-        "progress": OneOf((True, False)),
+        **RUN_PARAMETERS,
     }
 
     def __init__(self, n_topics: int = 10, *, language: str | None = None,
@@ -187,8 +187,8 @@ class LDA(TopicModel):
 
         data = self._primary(views)
         words = data.vocabulary.words
-        sampler = tomotopy.LDAModel(k=self.n_topics, alpha=self.alpha, eta=self.eta,
-                                    seed=0 if self.seed is None else self.seed)
+        sampler = tomotopy.LDAModel(k=self.n_topics_, alpha=self.alpha, eta=self.eta,
+                                    seed=self.seed_)
         sampler.optim_interval = self.optimize_interval
         counts = data.counts[data.keep].tocsr()
         for row in range(counts.shape[0]):
@@ -205,8 +205,8 @@ class LDA(TopicModel):
                 bar.update(step)
                 bar.set_postfix(ll=f"{sampler.ll_per_word:.3f}")
         column = np.array([data.vocabulary.index(w) for w in sampler.used_vocabs])
-        topic_word = np.full((self.n_topics, len(words)), self.eta, dtype=np.float64)
-        for k in range(self.n_topics):
+        topic_word = np.full((self.n_topics_, len(words)), self.eta, dtype=np.float64)
+        for k in range(self.n_topics_):
             topic_word[k, column] = np.asarray(sampler.get_topic_word_dist(k), dtype=np.float64)
         self.topic_word_ = topic_word / topic_word.sum(1, keepdims=True)
         self.alpha_ = np.asarray(sampler.alpha, dtype=np.float64)

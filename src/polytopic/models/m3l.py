@@ -43,7 +43,7 @@ import scipy.sparse as sp
 import torch
 
 from polytopic.errors import ViewError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.base import MULTILINGUAL_CORPUS_PARAMETERS, TopicModel
 from polytopic.models.bow import BagOfWordsBatch
 from polytopic.models.m3l_network import M3LNetwork, ViewBatch
 from polytopic.models.noise import document_keys, document_noise
@@ -51,7 +51,7 @@ from polytopic.models.training import TrainingResult, train
 from polytopic.models.vae import expected_theta
 from polytopic.models.variational import NETWORK_PARAMETERS
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.params import Anything, Interval, OneOf
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 _INFERENCE_BATCH = 1024
@@ -127,8 +127,7 @@ class M3LContrast(TopicModel):
     reads_vectors = True
     transform_reads_bow = False
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in CORPUS_PARAMETERS.items() if k != "language"},
-        "languages": Optional(Anything()),
+        **MULTILINGUAL_CORPUS_PARAMETERS,
         "encoder": Anything(),
         "image_encoder": Anything(),
         **NETWORK_PARAMETERS,
@@ -173,7 +172,7 @@ class M3LContrast(TopicModel):
         return corpus.image_indices().size > 0
 
     def _network(self, embedding_sizes: dict, vocabulary_sizes: dict) -> M3LNetwork:
-        return M3LNetwork(embedding_sizes, vocabulary_sizes, self.n_topics, self.hidden_sizes, self.activation,
+        return M3LNetwork(embedding_sizes, vocabulary_sizes, self.n_topics_, self.hidden_sizes, self.activation,
                           self.dropout, self.learn_priors, self.temperature, self.contrastive_weight,
                           self.similarity == "cosine", self.prior_kl)
 
@@ -197,14 +196,14 @@ class M3LContrast(TopicModel):
         """θ of a view's rows through that view's inference network: the mean of
         softmax(μ + σ ε) over per-document draws (as ZeroShotTM), or softmax(μ)."""
         network = self.network_.inference[view.name].eval()
-        keys = document_keys(view.items, self.seed or 0)
+        keys = document_keys(view.items, self.seed_)
         vectors = torch.as_tensor(view.vectors, dtype=torch.float32)
-        out = np.empty((len(view), self.n_topics), dtype=np.float32)
+        out = np.empty((len(view), self.n_topics_), dtype=np.float32)
         for start in range(0, len(view), _INFERENCE_BATCH):
             rows = np.arange(start, min(start + _INFERENCE_BATCH, len(view)))
             noise = None
             if self.posterior == "sampled":
-                noise = torch.from_numpy(document_noise(keys[rows], self.n_samples, self.n_topics))
+                noise = torch.from_numpy(document_noise(keys[rows], self.n_samples, self.n_topics_))
             out[rows] = expected_theta(*network(None, vectors[rows]), noise).numpy()
         return out
 

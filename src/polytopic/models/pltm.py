@@ -34,11 +34,11 @@ from typing import ClassVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.base import MULTILINGUAL_CORPUS_PARAMETERS, RUN_PARAMETERS, TopicModel
 from polytopic.models.lda import infer_doc_topic
 from polytopic.models.pltm_sampler import AlphaStatistics, flatten_tokens, gibbs_sweeps, learn_alpha, log_likelihood
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional
+from polytopic.params import Interval
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class PLTM(TopicModel):
         Sweeps before α is first re-estimated (Mallet: 200).
     inference_iterations : int
         Fixed-point iterations of :func:`~polytopic.models.lda.infer_doc_topic` in ``transform``.
-    seed : int
+    seed : int or None
+        None: a fresh seed each fit, kept as ``seed_``.
     progress : bool
     """
 
@@ -83,16 +84,14 @@ class PLTM(TopicModel):
     reads_vectors = False
     transform_reads_bow = True
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in CORPUS_PARAMETERS.items() if k != "language"},
-        "languages": Optional(Anything()),
+        **MULTILINGUAL_CORPUS_PARAMETERS,
         "alpha": Interval(float, 0.0, open_low=True),
         "beta": Interval(float, 0.0, open_low=True),
         "iterations": Interval(int, 1),
         "optimize_interval": Interval(int, 0),
         "burn_in": Interval(int, 0),
         "inference_iterations": Interval(int, 1),
-        "seed": Optional(Interval(int, 0)),
-        "progress": OneOf((True, False)),
+        **RUN_PARAMETERS,
     }
 
     def __init__(self, n_topics: int = 10, *, languages=None, vocabulary_size: int = DEFAULT_VOCABULARY_SIZE,
@@ -119,10 +118,10 @@ class PLTM(TopicModel):
         positions = [views[lang].positions[views[lang].keep] for lang in languages]
         items = np.unique(np.concatenate(positions))
         tokens = flatten_tokens([views[lang].counts[views[lang].keep] for lang in languages],
-                                [np.searchsorted(items, p) for p in positions], items.size, self.n_topics, rng)
-        alpha = np.full(self.n_topics, self.alpha / self.n_topics)
+                                [np.searchsorted(items, p) for p in positions], items.size, self.n_topics_, rng)
+        alpha = np.full(self.n_topics_, self.alpha / self.n_topics_)
         beta_sum = self.beta * tokens.vocabulary_sizes.astype(np.float64)
-        stats = AlphaStatistics(self.n_topics, tokens.doc_topic.sum(1)) if self.optimize_interval else None
+        stats = AlphaStatistics(self.n_topics_, tokens.doc_topic.sum(1)) if self.optimize_interval else None
 
         def likelihood() -> float:
             return log_likelihood(tokens.doc, tokens.lang, tokens.word, tokens.doc_topic, tokens.word_topic,

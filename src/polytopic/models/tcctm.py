@@ -30,7 +30,6 @@ never adds the NLL term.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -39,7 +38,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from polytopic.errors import ParameterError
-from polytopic.models.base import as_corpus
 from polytopic.models.ctm import CombinedTM
 from polytopic.models.training import BatchSource, TrainingResult
 from polytopic.models.vae import TopicVAE
@@ -70,23 +68,6 @@ class LabelClassifier(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return F.linear(hidden, self.weight, self.bias)
-
-
-@dataclass
-class LabelledBatches:
-    """A :class:`~polytopic.models.training.BatchSource` with one label per row."""
-
-    source: BatchSource
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def batch(self, rows: np.ndarray):
-        return (*self.source.batch(rows), torch.as_tensor(self.labels[rows], device=self.source.device))
-
-    def subset(self, rows: np.ndarray) -> "LabelledBatches":
-        return LabelledBatches(self.source.subset(rows), self.labels[rows])
 
 
 def tcctm_loss(network: TopicVAE, label_weight: float):
@@ -158,20 +139,17 @@ class TCCTM(CombinedTM):
             raise ParameterError(f"label_field must name a label field of the corpus, or be None for LDA topic "
                                  f"labels; got {self.label_field!r}")
 
-    def fit(self, corpus, *, embeddings=None) -> "TCCTM":
-        """Fit the topic model and its label classifier on ``corpus``, whose labels are
-        read (``label_field``) or made by LDA from its texts (see the class)."""
-        corpus = as_corpus(corpus, self._first_language())
-        self.__dict__["_labelled_corpus"] = corpus  # the views carry texts, not labels
-        try:
-            return super().fit(corpus, embeddings=embeddings)
-        finally:
-            self.__dict__.pop("_labelled_corpus")
+    def _fit_views(self, corpus, embeddings) -> dict[str, View]:
+        """The CombinedTM's views, the first language's carrying each row's class: read
+        from ``label_field`` or made by LDA from the corpus's texts (see the class)."""
+        views = super()._fit_views(corpus, embeddings)
+        view = self._primary(views)
+        view.labels = self._labels(corpus, view)
+        return views
 
-    # -- labels -----------------------------------------------------------------------------
     def _fit(self, views: dict[str, View], rng: np.random.Generator, device: torch.device) -> None:
         view = self._primary(views)
-        labels = self._labels(self.__dict__["_labelled_corpus"], view)[view.keep]
+        labels = view.labels[view.keep]
         if np.unique(labels).size < 2:
             raise ParameterError(f"every training document has the label {self.label_names_[labels[0]]!r}: the "
                                  "classifier needs two classes or more")
@@ -187,7 +165,7 @@ class TCCTM(CombinedTM):
         logger.info("TCCTM labels from LDA: %d LDA fits of %d iterations to choose the number of topics (give "
                     "label_field=... to use a label field instead)", len(self.label_grid), self.label_iterations)
         try:
-            choice = choose_topics(corpus, self.label_grid, language=view.name, seed=self.seed,
+            choice = choose_topics(corpus, self.label_grid, language=view.name, seed=self.seed_,
                                    progress=self.progress, iterations=self.label_iterations,
                                    vocabulary_size=self.vocabulary_size, min_df=self.min_df)
         except ParameterError as err:
@@ -200,14 +178,14 @@ class TCCTM(CombinedTM):
     def _build_network(self, vocabulary_size: int, embedding_size: int) -> TopicVAE:
         """The CombinedTM's network carrying a :class:`LabelClassifier` as ``classifier``."""
         network = super()._build_network(vocabulary_size, embedding_size)
-        generator = torch.Generator().manual_seed(self.seed or 0)
+        generator = torch.Generator().manual_seed(self.seed_)
         network.classifier = LabelClassifier(self.hidden_sizes[-1], len(self.label_names_), generator)
         return network
 
     def _train(self, network: TopicVAE, data: BatchSource, rng: np.random.Generator,
                loss=None) -> TrainingResult:
         """Train on :func:`tcctm_loss` over the training documents and their labels."""
-        return super()._train(network, LabelledBatches(data, self.training_labels_), rng,
+        return super()._train(network, data.with_rows(self.training_labels_), rng,
                               loss=tcctm_loss(network, self.label_weight))
 
     @torch.no_grad()

@@ -71,13 +71,13 @@ from tqdm.auto import tqdm
 from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel, as_corpus
+from polytopic.models.base import CORPUS_PARAMETERS, DEVICE_PARAMETER, RUN_PARAMETERS, TopicModel, as_corpus
 from polytopic.models.topclus_network import TopClusNetwork, sharpened_target
 from polytopic.models.topclus_tokens import (TokenTable, cosine_topic_word, initial_topics, pos_tagger,
                                              posterior_topic_word, word_sums)
 from polytopic.models.training import batch_order
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
+from polytopic.params import Anything, Interval, OneOf, Sizes
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -131,9 +131,8 @@ class TopClus(TopicModel):
         "pos_filter": OneOf((True, False)),
         "word_ranking": OneOf(("cosine", "posterior")),
         "target_update": OneOf(("epoch", "batch")),
-        "seed": Optional(Interval(int, 0)),
-        "device": Optional(Anything()),
-        "progress": OneOf((True, False)),
+        **RUN_PARAMETERS,
+        **DEVICE_PARAMETER,
     }
 
     def __init__(self, n_topics: int = 10, *, encoder: str | TokenEncoder | None = None, language: str | None = None,
@@ -167,11 +166,8 @@ class TopClus(TopicModel):
 
     # -- tokens -------------------------------------------------------------------------------
     def _token_encoder(self) -> TokenEncoder:
-        if isinstance(self.encoder, TokenEncoder):
-            return self.encoder
-        if getattr(self, "_token_encoder_cache", None) is None:
-            self._token_encoder_cache = get_token_encoder(self.encoder, device=self.device, progress=self.progress)
-        return self._token_encoder_cache
+        return self._cached_encoder(("tokens", self.encoder, self.device), lambda: get_token_encoder(
+            self.encoder, device=self.device, progress=self.progress))
 
     def _tokens(self, texts: list[str], vocabulary: Vocabulary, tagger=None, fallback: bool = False):
         """A :class:`TokenTable` of the vocabulary tokens of ``texts``, and the tokens/s of
@@ -245,7 +241,7 @@ class TopClus(TopicModel):
         """t_k from K-means on the clustered words' mean f(h) (Algorithm 1; trainer.py ``cluster_init``)."""
         started = time.perf_counter()
         latent = torch.cat([z.cpu() for _, z in self._latent_chunks(network, tokens.vectors, clustered, device)])
-        centres = initial_topics(latent, tokens.word[clustered], self.n_topics, int(rng.integers(2**31)))
+        centres = initial_topics(latent, tokens.word[clustered], self.n_topics_, int(rng.integers(2**31)))
         network.topics.copy_(centres)
         self.timings_["init_seconds"] = time.perf_counter() - started
 
@@ -299,7 +295,7 @@ class TopClus(TopicModel):
         started = time.perf_counter()
         network, rows = self.network_, np.arange(len(tokens.word))
         topics = torch.nn.functional.normalize(network.topics, dim=1)
-        sums = torch.zeros(n_words, self.n_topics, dtype=torch.float64)
+        sums = torch.zeros(n_words, self.n_topics_, dtype=torch.float64)
         for part, z in self._latent_chunks(network, tokens.vectors, rows, torch.device("cpu")):
             cosine = z @ topics.T
             values = cosine if self.word_ranking == "cosine" else torch.softmax(network.kappa * cosine, dim=1)
@@ -320,10 +316,10 @@ class TopClus(TopicModel):
         empty = np.diff(tokens.start) == 0
         if empty.any():  # the encoder's words can differ from the tokeniser's (rare)
             tokens = tokens.subset(np.flatnonzero(~empty))
-        if tokens.n_documents < max(2, self.n_topics):
-            raise ParameterError(f"{tokens.n_documents} usable documents cannot support {self.n_topics} topics; "
+        if tokens.n_documents < max(2, self.n_topics_):
+            raise ParameterError(f"{tokens.n_documents} usable documents cannot support {self.n_topics_} topics; "
                                  "add documents or lower n_topics")
-        network = TopClusNetwork(tokens.vectors.shape[1], self.n_topics, self.latent_size, self.encoder_sizes,
+        network = TopClusNetwork(tokens.vectors.shape[1], self.n_topics_, self.latent_size, self.encoder_sizes,
                                  self.decoder_sizes, self.kappa).to(device)
         self.train_loss_ = self._train(network, tokens, self._generic(tokens), rng, device)
         self.network_ = network.cpu().eval()
@@ -375,7 +371,7 @@ class TopClus(TopicModel):
 
     def _restore(self, state, arrays):
         self.topic_word_ = arrays.pop("topic_word")
-        network = TopClusNetwork(int(state["input_size"]), self.n_topics, self.latent_size, self.encoder_sizes,
+        network = TopClusNetwork(int(state["input_size"]), self.n_topics_, self.latent_size, self.encoder_sizes,
                                  self.decoder_sizes, self.kappa)
         network.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
         self.network_ = network.eval()

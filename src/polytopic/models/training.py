@@ -1,6 +1,6 @@
 """Mini-batch training of a torch module on a loss per document, with optional early
-stopping on a validation split. Kept apart from the models (STYLE.md: the training
-loop lives apart from what it trains).
+stopping on a validation split. Kept apart from the models (``shared/STYLE.md``: the
+training loop lives apart from what it trains).
 
 Batches are cut straight from in-memory arrays — no DataLoader, no per-item Python
 work — because for networks this small the per-batch overhead, not the arithmetic,
@@ -13,6 +13,7 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,9 +32,22 @@ def resolve_device(device: str | None) -> torch.device:
     return torch.device(device)
 
 
+class Batches(Protocol):
+    """What :func:`train` reads: rows that cut into the tensors a loss takes, and a subset
+    of rows (the validation split). :class:`BatchSource` is one; M3L-Contrast's tuples of
+    views (:class:`~polytopic.models.m3l.TupleBatches`) another."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, rows: np.ndarray) -> tuple: ...
+
+    def subset(self, rows: np.ndarray) -> "Batches": ...
+
+
 @dataclass
 class BatchSource:
-    """Rows of a sparse bag-of-words and of dense embeddings, cut into tensors.
+    """Rows of a sparse bag-of-words, of dense embeddings and of any per-row arrays (a
+    document's label, a teacher's prior), cut into tensors in that order.
 
     The bag of words stays sparse, in memory and in each batch
     (:class:`~polytopic.models.bow.BagOfWordsBatch`), so memory and time grow with the
@@ -43,6 +57,7 @@ class BatchSource:
     bow: sp.csr_matrix | None
     embeddings: np.ndarray | None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    rows: tuple[np.ndarray, ...] = ()
 
     def __post_init__(self) -> None:
         if self.embeddings is not None:
@@ -51,17 +66,22 @@ class BatchSource:
     def __len__(self) -> int:
         return (self.bow if self.bow is not None else self.embeddings).shape[0]
 
-    def batch(self, rows: np.ndarray) -> tuple[BagOfWordsBatch | None, torch.Tensor | None]:
+    def batch(self, rows: np.ndarray) -> tuple:
         bow = BagOfWordsBatch.from_csr(self.bow[rows], self.device) if self.bow is not None else None
         embedding = self._embeddings[torch.from_numpy(rows).to(self.device)] if self.embeddings is not None else None
-        return bow, embedding
+        return bow, embedding, *(torch.as_tensor(array[rows], device=self.device) for array in self.rows)
 
     def subset(self, rows: np.ndarray) -> "BatchSource":
         return BatchSource(
             None if self.bow is None else self.bow[rows],
             None if self.embeddings is None else self.embeddings[rows],
             self.device,
+            tuple(array[rows] for array in self.rows),
         )
+
+    def with_rows(self, *arrays: np.ndarray) -> "BatchSource":
+        """These batches with ``arrays`` (one row per document) appended to each."""
+        return BatchSource(self.bow, self.embeddings, self.device, self.rows + arrays)
 
 
 @dataclass
@@ -84,7 +104,7 @@ def batch_order(n: int, batch_size: int, rng: np.random.Generator | None) -> lis
     return batches
 
 
-def run_epoch(module: torch.nn.Module, loss_fn: Callable, data: BatchSource, batch_size: int,
+def run_epoch(module: torch.nn.Module, loss_fn: Callable, data: Batches, batch_size: int,
               optimizer: torch.optim.Optimizer | None, rng: np.random.Generator | None) -> float:
     """One pass over ``data``: trains when ``optimizer`` is given, else evaluates.
     Returns the mean loss per document."""
@@ -101,9 +121,9 @@ def run_epoch(module: torch.nn.Module, loss_fn: Callable, data: BatchSource, bat
     return total / len(data)
 
 
-def train(module: torch.nn.Module, loss_fn: Callable, data: BatchSource, *, epochs: int,
+def train(module: torch.nn.Module, loss_fn: Callable, data: Batches, *, epochs: int,
           batch_size: int, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
-          validation: BatchSource | None = None, patience: int = 5,
+          validation: Batches | None = None, patience: int = 5,
           progress: bool = True, description: str = "training") -> TrainingResult:
     """Train for ``epochs``; with ``validation``, stop once its loss has not improved for
     ``patience`` epochs and restore the best weights (as CTM's early stopping)."""

@@ -20,12 +20,12 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
+from polytopic.models.base import CORPUS_PARAMETERS, DEVICE_PARAMETER, RUN_PARAMETERS, TopicModel
 from polytopic.models.noise import document_keys, document_noise
 from polytopic.models.training import BatchSource, TrainingResult, train
 from polytopic.models.vae import ACTIVATIONS, TopicVAE, upgrade_format1
 from polytopic.models.views import View
-from polytopic.params import Anything, Interval, OneOf, Optional, Sizes
+from polytopic.params import Interval, OneOf, Sizes
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,8 @@ NETWORK_PARAMETERS: dict = {
     "epochs": Interval(int, 1),
     "n_samples": Interval(int, 1),
     "posterior": OneOf(("sampled", "mean")),
-    "seed": Optional(Interval(int, 0)),
-    "device": Optional(Anything()),
-    "progress": OneOf((True, False)),
+    **RUN_PARAMETERS,
+    **DEVICE_PARAMETER,
 }
 
 
@@ -107,7 +106,7 @@ class VAETopicModel(TopicModel):
         return TopicVAE(
             bow_size=vocabulary_size if self.uses_bow_input else 0,
             embedding_size=embedding_size,
-            n_topics=self.n_topics,
+            n_topics=self.n_topics_,
             vocabulary_size=vocabulary_size,
             hidden_sizes=tuple(self.hidden_sizes),
             activation=self.activation,
@@ -148,14 +147,14 @@ class VAETopicModel(TopicModel):
         the batch size, and two documents (an item's English and Italian texts) never share
         draws. ``posterior="mean"`` gives softmax(μ) instead, without sampling."""
         data = BatchSource(view.counts if self.uses_bow_input else None, view.vectors)
-        keys = document_keys(view.items, self.seed or 0)
-        out = np.empty((len(view), self.n_topics), dtype=np.float32)
+        keys = document_keys(view.items, self.seed_)
+        out = np.empty((len(view), self.n_topics_), dtype=np.float32)
         self.network_.eval()
         for start in range(0, len(view), _INFERENCE_BATCH):
             rows = np.arange(start, min(start + _INFERENCE_BATCH, len(view)))
             noise = None
             if self.posterior == "sampled":
-                noise = torch.from_numpy(document_noise(keys[rows], self.n_samples, self.n_topics))
+                noise = torch.from_numpy(document_noise(keys[rows], self.n_samples, self.n_topics_))
             out[rows] = self.network_.doc_topic(*data.batch(rows), noise).numpy()
         return out
 

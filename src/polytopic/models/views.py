@@ -1,4 +1,4 @@
-"""Views of aligned items, and the inputs a model reads from each (DESIGN.md, "Views").
+"""Views of aligned items, and the inputs a model reads from each (README.md, "Views").
 
 An item of a :class:`~polytopic.corpus.Corpus` has a view per language it has a text in,
 and an ``"image"`` view when it has an image. For each view a model reads, the base class
@@ -48,6 +48,8 @@ class View:
     keep : ndarray of int
         Rows to train on: those with at least one vocabulary word (all rows for images
         and at transform time).
+    labels : ndarray of int, shape (n,), optional
+        The class of each row, for a model that also learns to predict one (TCCTM).
     """
 
     name: str
@@ -58,6 +60,7 @@ class View:
     vocabulary: Vocabulary | None = None
     vectors: np.ndarray | None = None
     keep: np.ndarray = field(default=None)
+    labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.keep is None:

@@ -228,7 +228,7 @@ def _topics(run: Run, corpus: Corpus, theta: dict, positions: dict, metrics: dic
     per_topic = _per_topic_coherence(metrics, primary)
     others = similarity - 2 * np.eye(len(similarity))
     topics = []
-    for k in range(model.n_topics):
+    for k in range(model.n_topics_):
         nearest = (int(np.argmax(others[k])), float(np.max(others[k]))) if len(similarity) > 1 else None
         topics.append(Topic(
             index=k, words={lang: words[lang][k] for lang in words}, share=float(share[k]),
@@ -271,7 +271,7 @@ def _typical_images(run: Run, corpus: Corpus, theta: dict, positions: dict, note
         ranked = [topic[:TYPICAL_ICONS] for topic in run.typical_images()]
     else:
         notes.append(f"no typical icons: the images are gone and the run records none ({TYPICAL_IMAGES_FILE})")
-        return [[] for _ in range(run.model.n_topics)]
+        return [[] for _ in range(run.model.n_topics_)]
     return [[entry | {"data": icon_data_uri(entry["image"])} for entry in topic] for topic in ranked]
 
 
