@@ -90,7 +90,9 @@ def main() -> None:
                 len(texts), sum(map(len, texts)), seconds_tokenise.wall, seconds_dictionary.wall)
 
     default_processes = max(1, multiprocessing.cpu_count() - 1)  # gensim's processes=-1
-    settings = {"processes=1": 1} | ({} if args.skip_gensim_default else {f"default (processes={default_processes})": -1})
+    settings = {"processes=1": 1}
+    if not args.skip_gensim_default:
+        settings[f"default (processes={default_processes})"] = -1
     rows = []
     for measure in MEASURES:
         # like for like: gensim gets its Dictionary, polytopic its ReferenceTexts, built

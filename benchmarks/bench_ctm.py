@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import debian_english
+
 from polytopic import CombinedTM
 from polytopic.encoders import get_encoder
 
@@ -76,7 +76,8 @@ def main():
 
     fits = {
         "polytopic": lambda seed: fit_ours(corpus, embeddings, vocabulary, args.topics, args.epochs, seed, True),
-        "polytopic_direct": lambda seed: fit_ours(corpus, embeddings, vocabulary, args.topics, args.epochs, seed, False),
+        "polytopic_direct": lambda seed: fit_ours(corpus, embeddings, vocabulary, args.topics, args.epochs, seed,
+                                                  False),
         "reference": lambda seed: fit_reference(bow, embeddings, vocabulary, args.topics, args.epochs, seed),
     }
     fits = {name: fits[name] for name in args.fits.split(",")}

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DATA, debian_english
+
 from polytopic.encoders import get_encoder
 from polytopic.evaluation import score_topics
 from polytopic.metrics import ReferenceTexts

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DESCRIPTIONS
+
 from polytopic.datasets import read_jsonl
 from polytopic.encoders import get_encoder
 from polytopic.encoders.e5 import E5Encoder, converted_model_dir

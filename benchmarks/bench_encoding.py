@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import debian_english
+
 from polytopic.encoders import get_encoder
 
 

@@ -50,12 +50,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import debian_aligned, debian_english, flatten, mean_sd, score_npmi, write_reference
-from polytopic import Corpus, CombinedTM, TCCTM, ZeroShotTM
+
+from polytopic import TCCTM, CombinedTM, Corpus, ZeroShotTM
+from polytopic.evaluation import score_topics
 from polytopic.evaluation.aligned import pair_scores
 from polytopic.finetuning import RECORD_FILE, finetune
-from polytopic.evaluation import score_topics
 from polytopic.metrics import ReferenceTexts
 from polytopic.models.topic_labels import DEFAULT_GRID
 

@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import debian_aligned, flatten, mean_sd, score_npmi, write_reference
+
 from polytopic.encoders import get_encoder
 from polytopic.evaluation import score_topics
 from polytopic.metrics import ReferenceTexts

@@ -32,12 +32,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DATA, flatten, mean_sd, score_npmi, write_reference
+
 from polytopic import Corpus
-from polytopic.evaluation.aligned import evaluate_aligned
 from polytopic.datasets import read_jsonl
 from polytopic.encoders import get_encoder
+from polytopic.evaluation.aligned import evaluate_aligned
 from polytopic.models.ctm import ZeroShotTM
 from polytopic.models.distillation import ZeroShotKD
 from polytopic.models.m3l import M3LContrast

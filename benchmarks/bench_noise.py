@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from common import DESCRIPTIONS
+
 from polytopic import Corpus, ZeroShotTM
 from polytopic.encoders import get_encoder
 from polytopic.metrics import alignment

@@ -1,4 +1,4 @@
-"""Topic quality of every polytopic model and every peer library on one footing (issue #14).
+r"""Topic quality of every polytopic model and every peer library on one footing (issue #14).
 
 Each model is fitted on the same documents (the first N English Debian descriptions), the
 same 2,000-word vocabulary (polytopic's default: most frequent words, min_df 2,
@@ -35,8 +35,8 @@ encoder (refusing other texts or another vocabulary), fits and keeps the topics
 unscored; here ``--score-fits FITS.json ...`` scores those rows against the same
 references and merges them into ``--out`` as ``--resume`` would.
 
-    python benchmarks/bench_quality.py --docs 20000 --topics 50 --seeds 0,1,2 \\
-        --models lda,combined,zeroshot,clustering,etm,ctm-combined,ctm-zeroshot,tomotopy-lda,bertopic,\\
+    python benchmarks/bench_quality.py --docs 20000 --topics 50 --seeds 0,1,2 \
+        --models lda,combined,zeroshot,clustering,etm,ctm-combined,ctm-zeroshot,tomotopy-lda,bertopic,\
 turftopic-keynmf,turftopic-gmm,turftopic-s3 [--heldout 5000] [--option etm.epochs=50] [--out PATH] [--resume]
     python benchmarks/bench_quality.py --docs 20000 --export-vectors .gpu/vectors-20000.npy       # here
     python3 bench_quality.py --vectors ../.gpu/vectors-20000.npy --fit-only --models ... --out FITS.json  # GPU
@@ -62,8 +62,8 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-
 from common import debian_english, flatten, mean_sd, score_npmi, write_reference
+
 from polytopic.encoders import get_encoder
 from polytopic.evaluation import score_topics
 from polytopic.metrics import ReferenceTexts
@@ -456,7 +456,8 @@ def table(summary: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for label, stats in summary.items():
         n = next(iter(stats.values()))["n"] if stats else 0
-        lines.append(f"| {label} (n={n}) | {cell(stats, 'npmi')} | {cell(stats, 'npmi25')} | {cell(stats, 'npmi_shared')} | "
+        lines.append(f"| {label} (n={n}) | {cell(stats, 'npmi')} | {cell(stats, 'npmi25')} | "
+                     f"{cell(stats, 'npmi_shared')} | "
                      f"{cell(stats, 'npmi_heldout')} | {cell(stats, 'diversity10')} | {cell(stats, 'diversity25')} | "
                      f"{cell(stats, 'fit_seconds', 1)} |")
     return "\n".join(lines)

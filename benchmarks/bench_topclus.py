@@ -1,10 +1,10 @@
-"""TopClus (Meng et al. 2022) on the first N English Debian descriptions: tokens/s per stage,
+r"""TopClus (Meng et al. 2022) on the first N English Debian descriptions: tokens/s per stage,
 coherence, diversity and NMI, for comparing two versions of the model (issue #14).
 
 Run it once per checkout with that checkout's ``src`` first on the path and its own empty
 vector cache, so both pay the same embedding cost:
 
-    POLYTOPIC_CACHE_DIR=/tmp/cache-a PYTHONPATH=<checkout>/src python benchmarks/bench_topclus.py \\
+    POLYTOPIC_CACHE_DIR=/tmp/cache-a PYTHONPATH=<checkout>/src python benchmarks/bench_topclus.py \
         --docs 3000 --topics 20 --label after --out benchmarks/results/topclus-3000docs-K20.json
 
 Each run adds (or replaces) its ``label`` in the output JSON. Scores: ``npmi`` is polytopic's
@@ -25,7 +25,15 @@ import time
 from pathlib import Path
 
 from common import debian_english, score_npmi, write_reference
-from polytopic.metrics import ReferenceTexts, argmax_clusters, coherence, kmeans_clusters, score_clusters, topic_diversity
+
+from polytopic.metrics import (
+    ReferenceTexts,
+    argmax_clusters,
+    coherence,
+    kmeans_clusters,
+    score_clusters,
+    topic_diversity,
+)
 from polytopic.models import TopClus
 
 

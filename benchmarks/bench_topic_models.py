@@ -18,11 +18,11 @@ import logging
 import time
 from pathlib import Path
 
+from common import debian_english
 from gensim.corpora import Dictionary
 from gensim.models.coherencemodel import CoherenceModel
 from sklearn.metrics import normalized_mutual_info_score
 
-from common import debian_english
 from polytopic.encoders import get_encoder
 from polytopic.models import MODELS
 
@@ -68,13 +68,15 @@ def write_report() -> Path:
     for path in sorted(RESULTS.glob("topic_models-*.json")):
         results = json.loads(path.read_text())
         lines += [f"## {path.stem.removeprefix('topic_models-')}", "",
-                  "| model | options | NPMI | UMass | UCI | diversity | NMI | fit s |", "|---|---|---|---|---|---|---|---|"]
+                  "| model | options | NPMI | UMass | UCI | diversity | NMI | fit s |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in results:
             if "error" in r:
                 lines.append(f"| {r['model']} | failed: {r['error']} | | | | | | |")
                 continue
             lines.append(f"| {r['model']} | {json.dumps(r['options'])} | {r['c_npmi']:.3f} | {r['u_mass']:.2f} | "
-                         f"{r['c_uci']:.2f} | {r['diversity_top25']:.3f} | {r['nmi_section']:.3f} | {r['fit_seconds']} |")
+                         f"{r['c_uci']:.2f} | {r['diversity_top25']:.3f} | {r['nmi_section']:.3f} | "
+                         f"{r['fit_seconds']} |")
         lines.append("")
         for r in results:
             if "timings" in r:

@@ -9,16 +9,15 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from polytopic import Corpus
 from polytopic.errors import CorpusError, ParameterError, ViewError, install_hint
 from polytopic.evaluation import comparison_rows, confusion_figures, format_table
 from polytopic.evaluation.aligned import confusion_matrix, evaluate_aligned, pair_scores
 from polytopic.evaluation.tables import alignment_rows
-from polytopic.runs import Run
 from polytopic.metrics import alignment, js_divergence, mrr, shared_category_relevance, uap
-
-from conftest import DATA
+from polytopic.runs import Run
 
 CORPUS = DATA / "debian-aligned-400.jsonl.gz"
 

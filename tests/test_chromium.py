@@ -6,7 +6,6 @@ from __future__ import annotations
 import struct
 
 import pytest
-
 from chromium import render, screenshot
 
 pytestmark = pytest.mark.usefixtures("chromium")

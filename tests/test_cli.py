@@ -11,10 +11,9 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from polytopic.cli import main
-
-from conftest import DATA
 
 
 @pytest.fixture(scope="module")
@@ -379,7 +378,7 @@ def _apps_copy(directory, broken: dict) -> Path:
      "SVG images are not read: rasterise it to PNG first"),
 ])
 def test_bad_icons_are_named_in_one_line(make, message, apps_run, tmp_path):
-    """transform --images over a file whose sixth icon is missing, not an image, or SVG:
+    """Transform --images over a file whose sixth icon is missing, not an image, or SVG:
     status 1, one line naming the item and the file."""
     corpus = _apps_copy(tmp_path, {5: make(tmp_path)})
     item = json.loads(APPS.read_text(encoding="utf-8").splitlines()[5])["id"]
@@ -482,7 +481,8 @@ def test_pltm_and_per_language_encoders_from_the_command_line(apps_run, tmp_path
     assert pltm.exit_code == 0, pltm.output
     assert {"topics-en.txt", "topics-it.txt"} <= {p.name for p in (tmp_path / "pltm").iterdir()}
     unaligned = CliRunner().invoke(main, ["-q", "fit", str(APPS), "--model", "m3l", "--text-field", "debian",
-                                          "--languages", "en,it", "--encoder", "en=use-multilingual,it=use-multilingual",
+                                          "--languages", "en,it",
+                                          "--encoder", "en=use-multilingual,it=use-multilingual",
                                           "--topics", "4", "--epochs", "1", "--out", str(tmp_path / "m3l")])
     assert unaligned.exit_code == 0, unaligned.output
     options = json.loads((tmp_path / "m3l" / "run.json").read_text())["options"]

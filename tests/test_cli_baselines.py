@@ -42,7 +42,8 @@ def test_fit_topics_transform_on_a_run(name, corpus_file, tmp_path):
     topics = runner.invoke(main, ["topics", str(run), "--top-n", "4"])
     assert len(topics.output.splitlines()) == 5
     out = tmp_path / "doc_topic.npy"
-    assert runner.invoke(main, ["transform", str(run), str(corpus_file), "--output", str(out), "--quiet"]).exit_code == 0
+    transformed = runner.invoke(main, ["transform", str(run), str(corpus_file), "--output", str(out), "--quiet"])
+    assert transformed.exit_code == 0
     np.testing.assert_allclose(np.load(out).sum(1), 1, atol=1e-6)
 
 

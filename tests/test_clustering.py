@@ -6,8 +6,14 @@ import scipy.sparse as sp
 
 from polytopic import EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
-from polytopic.models.clustering import (class_tfidf, exclusive_words, head_and_tail, put_first, top_words,
-                                         word_cluster_association)
+from polytopic.models.clustering import (
+    class_tfidf,
+    exclusive_words,
+    head_and_tail,
+    put_first,
+    top_words,
+    word_cluster_association,
+)
 
 
 def test_class_tfidf_matches_hand_computation():

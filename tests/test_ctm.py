@@ -6,7 +6,6 @@ import pytest
 
 from polytopic import CombinedTM, CorpusError, EncoderError, ProdLDA, ZeroShotTM, load_model
 
-
 LETTERS = "bcdfghjklmnpqrstvwxz"
 #: Five disjoint lists of eight made-up words; a planted document draws 30 words from one of them.
 TOPICS = [[f"{LETTERS[t]}{LETTERS[i]}o{LETTERS[t]}" for i in range(8)] for t in range(5)]

@@ -3,11 +3,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
 from polytopic import CorpusError
 from polytopic.datasets import load_demo, read_corpus, read_csv, read_jsonl, read_text_folder
-
-from conftest import DATA
 
 
 def test_aligned_jsonl_keeps_languages_ids_and_labels(aligned_corpus):

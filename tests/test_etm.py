@@ -4,7 +4,6 @@ import pytest
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.models import ETM
 
-
 #: Two vocabularies that never mix: every planted document draws 12 words from one of them.
 TOPICS = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
 
@@ -39,4 +38,5 @@ def test_save_load_round_trip(etm, planted, tmp_path):
     # ρ is a buffer: saved and restored, never handed to the optimiser
     assert "decoder.word_vectors" in dict(loaded.network_.named_buffers())
     assert "decoder.word_vectors" not in dict(loaded.network_.named_parameters())
-    np.testing.assert_array_equal(loaded.network_.decoder.word_vectors.numpy(), etm.network_.decoder.word_vectors.numpy())
+    np.testing.assert_array_equal(loaded.network_.decoder.word_vectors.numpy(),
+                                  etm.network_.decoder.word_vectors.numpy())

@@ -8,14 +8,13 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from polytopic.cli import main
 from polytopic.errors import CorpusError, ModelFileError
 from polytopic.evaluation import evaluate_run
-from polytopic.runs import METRICS_FILE, Run, read_metrics
 from polytopic.metrics import coherence, topic_diversity
-
-from conftest import DATA
+from polytopic.runs import METRICS_FILE, Run, read_metrics
 
 CORPUS = DATA / "debian-aligned-400.jsonl.gz"
 

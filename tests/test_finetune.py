@@ -9,14 +9,13 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 from safetensors.numpy import load_file
 
 from polytopic import Corpus, CorpusError, EncoderError, ModelFileError, ParameterError
 from polytopic.cli import main
 from polytopic.encoders import SentenceTransformerEncoder, get_encoder
 from polytopic.finetuning import RECORD_FILE, finetune, resolve_base
-
-from conftest import DATA
 
 FAST = {"learning_rate": 1e-3, "progress": False}
 

@@ -6,7 +6,6 @@ from polytopic import Corpus, ParameterError
 from polytopic.models import LDA
 from polytopic.models.lda import infer_doc_topic
 
-
 #: Two vocabularies that never mix: every planted document draws 12 words from one of them.
 TOPICS = [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]]
 

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 
 from polytopic import Corpus
 from polytopic.errors import ViewError
 from polytopic.metrics import alignment
 from polytopic.models.m3l import M3LContrast
 from polytopic.models.m3l_network import gaussian_kl, info_nce
-
-from conftest import DATA
 
 
 def test_gaussian_kl_matches_torch_distributions():

@@ -84,7 +84,8 @@ def test_every_constraint_refuses_a_bad_value(name, english_corpus):
                 model.fit(english_corpus)
             checked += 1
     free = [c for c in cls._parameter_constraints.values() if not invalid_values(c)]
-    assert checked >= len(cls._parameter_constraints) - len(free) and len(free) <= 5  # encoders, device, language(s), teacher
+    # the free ones: encoders, device, language(s), teacher
+    assert checked >= len(cls._parameter_constraints) - len(free) and len(free) <= 5
 
 
 def constructor_arguments(cls) -> set[str]:

@@ -139,7 +139,7 @@ def test_files_are_plain_json_and_safetensors(saved):
 
 
 def test_directories_and_arrays_follow_the_umask(tmp_path):
-    """mkdtemp makes 0700 and safetensors 0600: a saved directory is made as readable as
+    """Mkdtemp makes 0700 and safetensors 0600: a saved directory is made as readable as
     any file the user writes, so a group can share runs."""
     import os
 

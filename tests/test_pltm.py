@@ -44,8 +44,10 @@ def test_planted_topics_pair_up_across_languages():
     """Each tuple draws its English and German words from the same planted topic: the
     topic whose English top words are the fruits has the German fruits on top too."""
     rng = np.random.default_rng(0)
-    planted = {"en": [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]],
-               "de": [["apfel", "birne", "kirsche", "traube", "melone"], ["rechner", "treiber", "modul", "start", "kern"]]}
+    planted = {
+        "en": [["apple", "banana", "cherry", "grape", "melon"], ["linux", "kernel", "driver", "module", "boot"]],
+        "de": [["apfel", "birne", "kirsche", "traube", "melone"], ["rechner", "treiber", "modul", "start", "kern"]],
+    }
     texts = {lang: [" ".join(rng.choice(planted[lang][i % 2], 10)) for i in range(100)] for lang in planted}
     model = PLTM(n_topics=2, min_df=1, alpha=1.0, iterations=50, progress=False).fit(Corpus(texts))
     english, german = model.topics(top_n=5, language="en"), model.topics(top_n=5, language="de")

@@ -14,17 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from polytopic.cli import main
 from polytopic.errors import DependencyError, ModelFileError, ParameterError
 from polytopic.models import load_model
-from polytopic.runs import Run
 from polytopic.report.data import gather, similar_pairs, topic_similarity
 from polytopic.report.html import render, write
 from polytopic.report.map import layout
+from polytopic.runs import Run
 from polytopic.typical import most_typical
-
-from conftest import DATA
 
 APPS = DATA / "apps" / "apps-60.jsonl"
 

@@ -9,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from polytopic import ModelFileError, ParameterError
 from polytopic.cli import main
 from polytopic.sweep import HIGHEST_NPMI, TOPIC_QUALITY, suggest_k, summarise, sweep, write_figure
-
-from conftest import DATA
 
 RUN_FILES = {"config.json", "vocabulary.json", "model.safetensors", "run.json", "topics.txt",
              "topic_word.safetensors", "metrics.json"}

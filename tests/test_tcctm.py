@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from polytopic import CombinedTM, Corpus, CorpusError, ParameterError, TCCTM, load_model
+from polytopic import TCCTM, CombinedTM, Corpus, CorpusError, ParameterError, load_model
 
 FAST = {"n_topics": 5, "progress": False}
 LDA_LABELS = {"label_grid": (5, 10, 20), "label_iterations": 50}

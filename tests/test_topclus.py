@@ -8,11 +8,11 @@ import torch
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.evaluation import evaluate_run
-from polytopic.runs import Run
 from polytopic.metrics import kmeans_clusters, score_clusters
 from polytopic.models import TopClus
 from polytopic.models.topclus_network import TopClusNetwork, segment_softmax, sharpened_target
 from polytopic.models.topclus_tokens import cosine_topic_word, initial_topics, pos_tagger, word_sums
+from polytopic.runs import Run
 
 SMALL = {"latent_size": 8, "encoder_sizes": (32,), "decoder_sizes": (32,), "epochs": 8, "pretrain_epochs": 1,
          "batch_size": 8, "min_df": 1, "progress": False}
@@ -102,7 +102,7 @@ def test_defaults_are_the_papers():
 
 
 def hand_network():
-    """f and g the identity on non-negative inputs, topics e1 and e2, κ = ln 3, uniform
+    """F and g the identity on non-negative inputs, topics e1 and e2, κ = ln 3, uniform
     attention: every quantity below can be worked out by hand."""
     network = TopClusNetwork(2, 2, latent_size=2, encoder_sizes=(2,), decoder_sizes=(2,), kappa=math.log(3))
     with torch.no_grad():

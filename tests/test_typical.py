@@ -9,14 +9,13 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from polytopic.datasets import read_jsonl
 from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.models.views import IMAGE
 from polytopic.runs import IMAGE_VIEW, TYPICAL_IMAGES_FILE, TYPICAL_TOP_N, read_typical_images, write_run
 from polytopic.typical import image_record, most_typical, typical_images, typical_items
-
-from conftest import DATA
 
 APPS = DATA / "apps" / "apps-60.jsonl"
 FAST = {"epochs": 3, "progress": False}

@@ -10,12 +10,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from polytopic import load_model
-from polytopic.models import ClusteringTopics
 from polytopic.datasets import read_jsonl
-
-from conftest import DATA
+from polytopic.models import ClusteringTopics
 
 
 @pytest.fixture(scope="module")

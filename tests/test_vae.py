@@ -33,7 +33,8 @@ def test_kl_matches_torch_distributions():
     expected = kl_divergence(Normal(mean, (0.5 * log_var).exp()),
                              Normal(prior.mean, prior.variance.sqrt())).sum(1)
     torch.testing.assert_close(prior.kl(mean, log_var), expected)
-    assert torch.allclose(prior.kl(prior.mean.expand(2, 5), prior.variance.log().expand(2, 5)), torch.zeros(2), atol=1e-6)
+    at_prior = prior.kl(prior.mean.expand(2, 5), prior.variance.log().expand(2, 5))
+    assert torch.allclose(at_prior, torch.zeros(2), atol=1e-6)
 
 
 def test_inference_network_inputs():

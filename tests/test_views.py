@@ -9,7 +9,7 @@ import pytest
 from polytopic import Corpus, EncoderError, ParameterError
 from polytopic.errors import ViewError
 from polytopic.models.base import CORPUS_PARAMETERS, TopicModel
-from polytopic.params import Anything, Optional, Interval
+from polytopic.params import Anything, Interval, Optional
 
 
 class ViewProbe(TopicModel):
@@ -152,9 +152,9 @@ def test_images_through_the_default_image_encoder(tmp_path):
     an icon that is missing is an error naming the item and the file."""
     import shutil
 
-    from polytopic.datasets import read_jsonl
-
     from conftest import DATA
+
+    from polytopic.datasets import read_jsonl
 
     apps = read_jsonl(DATA / "apps" / "apps-60.jsonl", text_field="debian", image_field="icon")
     probe = ViewProbe(languages=["en"]).fit(apps, embeddings={"en": vectors(60, 8, 0)})

@@ -22,7 +22,6 @@ from polytopic.errors import (
     PolytopicError,
     ViewError,
 )
-
 from polytopic.models.registry import MODEL_TABLE
 from polytopic.version import __version__
 

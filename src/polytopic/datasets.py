@@ -234,6 +234,7 @@ def demo_corpus_path() -> Path:
 
 
 def load_demo() -> Corpus:
+    """The demo corpus shipped with the package (:func:`demo_corpus_path`)."""
     return read_jsonl(demo_corpus_path())
 
 

@@ -67,13 +67,13 @@ def atomic_file(path: str | Path):
 
 
 def _owner() -> str:
-    """This process's tag in temporary names, ``<host>-<pid>``: it lets a later writer tell
+    """The tag of this process in temporary names, ``<host>-<pid>``: it lets a later writer tell
     a temporary whose process is gone from one still being written."""
     return f"{_host()}-{os.getpid()}"
 
 
 def _host() -> str:
-    """This machine's name, reduced to the characters a temporary name may hold."""
+    """The name of this machine, reduced to the characters a temporary name may hold."""
     return re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname()) or "host"
 
 
@@ -110,10 +110,12 @@ def _umask() -> int:
 
 
 def write_json(path: Path, data) -> None:
+    """Write ``data`` as indented UTF-8 JSON (callers write into a temporary directory)."""
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def read_json(path: Path) -> dict:
+    """Read a JSON file of a polytopic directory, or a :class:`ModelFileError` saying why not."""
     if not path.is_file():
         raise ModelFileError(f"{path} is missing: not a complete polytopic directory")
     try:
@@ -123,11 +125,13 @@ def read_json(path: Path) -> dict:
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write named arrays as safetensors, as readable as the JSON beside them."""
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
     path.chmod(0o666 & ~_umask())  # safetensors writes 0600; a run is as readable as its JSON
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read named arrays from safetensors (no code runs), or a :class:`ModelFileError`."""
     if not path.is_file():
         raise ModelFileError(f"{path} is missing: not a complete polytopic directory")
     try:

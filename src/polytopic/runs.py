@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from polytopic.version import __version__
 from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.models.files import CONFIG_FILE, VOCABULARY_FILE
 from polytopic.models.ranking import top_words
 from polytopic.persistence import atomic_directory, atomic_file, read_arrays, read_json, write_arrays, write_json
+from polytopic.version import __version__
 
 RUN_FILE = "run.json"
 TOPICS_FILE = "topics.txt"

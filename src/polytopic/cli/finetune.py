@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from polytopic.cli.options import corpus_options, is_quiet, read_corpus_file, split_languages, quiet_option
+from polytopic.cli.options import corpus_options, is_quiet, quiet_option, read_corpus_file, split_languages
 
 TASK_HELP = {
     "topics": "classify LDA topic labels (τ chosen by NPMI; --topics-grid)",

@@ -225,4 +225,5 @@ def params_option(help_text: str):
 
 
 def overwrite_option(help_text: str):
+    """``--overwrite``: replace an existing output directory."""
     return click.option("--overwrite", is_flag=True, help=help_text)

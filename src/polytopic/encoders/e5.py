@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from polytopic.encoders.base import XLMR_LANGUAGES, Encoder
-from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
+from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.identity import file_digest
 from polytopic.encoders.sentence import SentenceTransformerEncoder
 from polytopic.errors import EncoderError, require

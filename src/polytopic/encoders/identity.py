@@ -25,6 +25,7 @@ _lock = threading.Lock()
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):

@@ -83,7 +83,7 @@ _BAR_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _loading_bar(shown: bool):
-    """transformers' "Loading weights" progress bar, hidden unless ``shown`` (``-q``,
+    """Transformers' "Loading weights" progress bar, hidden unless ``shown`` (``-q``,
     ``progress=False``). transformers' switch is global and turns huggingface_hub's bars
     on and off with it, so both are put back as they were, under a lock."""
     if shown:
@@ -148,7 +148,8 @@ class SentenceTransformerEncoder(Encoder):
 
     @cached_property
     def identity(self) -> str:
-        return f"sentence-transformers:{model_source(self.model_path, self.cache_root)}:normalize={self.normalize}:window={self.window}"
+        source = model_source(self.model_path, self.cache_root)
+        return f"sentence-transformers:{source}:normalize={self.normalize}:window={self.window}"
 
     @cached_property
     def window(self) -> int | None:

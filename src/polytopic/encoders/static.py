@@ -39,8 +39,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from polytopic.encoders.base import XLMR_LANGUAGES, Encoder
-from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.builds import build_once
+from polytopic.encoders.cache import default_cache_dir
 from polytopic.encoders.e5 import E5_NAME, converted_model_dir
 from polytopic.encoders.identity import directory_fingerprint, model_source
 from polytopic.encoders.sentence import PACKAGED_MINILM, packaged_minilm_path
@@ -125,7 +125,7 @@ def token_vectors(model, token_ids: list[int], prefix: list[int], suffix: list[i
 
 
 def sif_weights(n_tokens: int, coefficient: float = SIF_COEFFICIENT) -> np.ndarray:
-    """a / (a + p_r) with p_r ∝ 1 / (r + 1) for ranks r = 1..n (model2vec ``compute_weights``)."""
+    """A / (a + p_r) with p_r ∝ 1 / (r + 1) for ranks r = 1..n (model2vec ``compute_weights``)."""
     inverse_rank = 1 / np.arange(2, n_tokens + 2)
     probability = inverse_rank / inverse_rank.sum()
     return coefficient / (coefficient + probability)

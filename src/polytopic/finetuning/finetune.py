@@ -261,7 +261,7 @@ def _warn_uncovered(start: Base, languages: list[str]) -> None:
 # -- the model -----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _quiet_transformers():
-    """transformers' load reports and weight-loading bars off while the block runs."""
+    """Transformers' load reports and weight-loading bars off while the block runs."""
     from transformers.utils import logging as hf_logging
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()

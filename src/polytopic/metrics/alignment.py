@@ -109,7 +109,7 @@ def _divergence_blocks(source: np.ndarray, target: np.ndarray):
 
 
 def _plogp(p: np.ndarray) -> np.ndarray:
-    """sum x ln x over the last axis, with 0 ln 0 = 0."""
+    """Sum x ln x over the last axis, with 0 ln 0 = 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
 

@@ -34,6 +34,7 @@ def distributions(values, name: str = "distributions") -> np.ndarray:
 
 
 def same_length(name_a: str, a, name_b: str, b) -> None:
+    """Refuse two sequences that should be aligned row by row but differ in length."""
     if len(a) != len(b):
         raise MetricError(f"{name_a} and {name_b} must be aligned row by row: {len(a)} != {len(b)} rows")
 

@@ -57,6 +57,8 @@ def purity(labels, clusters) -> float:
 
 @dataclass(frozen=True)
 class ClusteringScores:
+    """Agreement of predicted clusters with gold classes (see :func:`score_clusters`)."""
+
     nmi: float
     purity: float
     n_clusters: int

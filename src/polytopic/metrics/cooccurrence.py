@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from collections import defaultdict
 from itertools import chain, count
 
 import numpy as np
@@ -171,7 +171,8 @@ class ReferenceTexts:
             known_pair = sp.diags(np.r_[np.ones(n_known), np.zeros(len(words) - n_known)])
             cooccurrences = (cooccurrences - known_pair @ cooccurrences @ known_pair
                              + sp.block_diag([cached.cooccurrences, sp.csr_matrix((len(words) - n_known,) * 2)]))
-        return CooccurrenceCounts(tuple(words), occurrences, sp.csr_matrix(cooccurrences), int(steps.sum()), window_size)
+        return CooccurrenceCounts(tuple(words), occurrences, sp.csr_matrix(cooccurrences), int(steps.sum()),
+                                  window_size)
 
 
 def _memberships(word, doc, position, steps, window_size):

@@ -27,16 +27,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from polytopic.version import __version__
 from polytopic.corpus import Corpus
 from polytopic.encoders import get_encoder
 from polytopic.encoders.base import covers
 from polytopic.errors import CorpusError, ModelFileError, NotFittedError, ParameterError, ViewError
+from polytopic.models.files import ARRAYS_FILE, CONFIG_FILE, FORMAT, FORMAT_VERSION, VOCABULARY_FILE, load_model
+from polytopic.models.ranking import top_words
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, OneOf, Optional, validate
-from polytopic.models.ranking import top_words
-from polytopic.models.files import ARRAYS_FILE, CONFIG_FILE, FORMAT, FORMAT_VERSION, VOCABULARY_FILE, load_model
 from polytopic.persistence import atomic_directory, write_arrays, write_json
+from polytopic.version import __version__
 
 logger = logging.getLogger(__name__)
 

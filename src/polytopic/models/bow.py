@@ -65,7 +65,7 @@ class BagOfWordsBatch:
         return BagOfWordsBatch(self.words, self.counts / self.totals()[self.rows], self.rows, self.offsets)
 
     def project(self, weight: torch.Tensor) -> torch.Tensor:
-        """x W for ``weight`` (vocabulary, width): Σ_w n_w W[w] per document, (batch, width)."""
+        """X W for ``weight`` (vocabulary, width): Σ_w n_w W[w] per document, (batch, width)."""
         return F.embedding_bag(self.words, weight, self.offsets, mode="sum", per_sample_weights=self.counts)
 
     def log_likelihood(self, log_word: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,7 @@ _ARRAYS = ("alpha", "theta", "log_p_y", "lp0", "px_frac", "mis", "tcs")
 
 
 def _corex_class():
-    """corextopic's ``Corex`` class, or a :class:`~polytopic.errors.DependencyError`
+    """Corextopic's ``Corex`` class, or a :class:`~polytopic.errors.DependencyError`
     naming the ``corex`` extra (corextopic and the ``six`` it imports undeclared)."""
     return require("corextopic.corextopic", "corex", "the corex model").Corex
 

@@ -74,7 +74,9 @@ class ZeroShotKD(ZeroShotTM):
         encoder such as ``use-multilingual``).
     image_encoder : str or Encoder, optional
         The image student's encoder (default: the offline image features).
-    Other parameters
+
+    Other Parameters
+    ----------------
         As for :class:`~polytopic.models.ctm.ZeroShotTM`.
 
     Precomputed ``embeddings`` are given per view: ``{"it": student, "en": teacher}``.
@@ -108,7 +110,8 @@ class ZeroShotKD(ZeroShotTM):
             raise ParameterError("zeroshot-kd needs a teacher: a fitted ZeroShotTM or the directory of one")
         model = load_model(self.teacher) if isinstance(self.teacher, (str, Path)) else self.teacher
         if type(model) is not ZeroShotTM:
-            raise ParameterError(f"the teacher must be a ZeroShotTM ('zeroshot'), not a {getattr(model, 'name', model)!r}")
+            raise ParameterError("the teacher must be a ZeroShotTM ('zeroshot'), "
+                                 f"not a {getattr(model, 'name', model)!r}")
         model._check_fitted()
         if self.n_topics is not None and self.n_topics != model.n_topics_:
             raise ParameterError(f"n_topics={self.n_topics}, but the teacher has {model.n_topics_} topics: "

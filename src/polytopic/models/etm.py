@@ -32,8 +32,8 @@ from torch import nn
 from polytopic.encoders import get_token_encoder
 from polytopic.encoders.tokens import TokenEncoder
 from polytopic.models.bow import BagOfWordsBatch
-from polytopic.models.variational import VAETopicModel
 from polytopic.models.vae import InferenceNetwork, LogisticNormalPrior
+from polytopic.models.variational import VAETopicModel
 from polytopic.params import Anything, Interval
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE, Vocabulary
 
@@ -117,7 +117,8 @@ class ETM(VAETopicModel):
     uses_bow_input = True
     posterior: ClassVar[str] = "mean"  # θ = softmax(μ): no learned prior, no samples to draw
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in VAETopicModel._parameter_constraints.items() if k not in ("learn_priors", "n_samples", "posterior")},
+        **{k: v for k, v in VAETopicModel._parameter_constraints.items()
+           if k not in ("learn_priors", "n_samples", "posterior")},
         "weight_decay": Interval(float, 0.0),
         "encoder": Anything(),
     }

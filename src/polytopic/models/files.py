@@ -1,8 +1,8 @@
 """The files of a saved model: names, format version, and loading (never by pickle).
 
 A model directory holds ``config.json`` (format, model name, parameters, the number of
-topics and seed the fit used, views and the model's own JSON state), ``vocabulary.json`` (each language's vocabulary) and
-``model.safetensors`` (its arrays). :func:`load_model` resolves the class through the
+topics and seed the fit used, views and the model's own JSON state), ``vocabulary.json``
+(each language's vocabulary) and ``model.safetensors`` (its arrays). :func:`load_model` resolves the class through the
 registry and upgrades the files of earlier formats. Writing is
 :meth:`~polytopic.models.base.TopicModel.write`.
 """

@@ -48,5 +48,5 @@ def model_class(name: str) -> type:
 
 
 def model_descriptions() -> dict[str, str]:
-    """name -> one-line description, for help texts."""
+    """Name -> one-line description, for help texts."""
     return {name: description for name, (_, _, description) in MODEL_TABLE.items()}

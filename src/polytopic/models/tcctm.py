@@ -39,11 +39,11 @@ from torch.nn import functional as F
 
 from polytopic.errors import ParameterError
 from polytopic.models.ctm import CombinedTM
+from polytopic.models.topic_labels import DEFAULT_GRID, choose_topics, field_labels
 from polytopic.models.training import BatchSource, TrainingResult
 from polytopic.models.vae import TopicVAE
 from polytopic.models.views import View
 from polytopic.params import Anything, Interval, Optional, Sizes
-from polytopic.models.topic_labels import DEFAULT_GRID, choose_topics, field_labels
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ class TCCTM(CombinedTM):
         ``range(10, 260, 10)``). Used without ``label_field``.
     label_iterations : int
         Gibbs iterations of each LDA (paper: 400).
-    Other parameters
+
+    Other Parameters
+    ----------------
         As for :class:`~polytopic.models.ctm.CombinedTM`.
 
     Attributes

@@ -73,8 +73,14 @@ from polytopic.encoders.tokens import TokenEncoder
 from polytopic.errors import EncoderError, ParameterError
 from polytopic.models.base import CORPUS_PARAMETERS, DEVICE_PARAMETER, RUN_PARAMETERS, TopicModel, as_corpus
 from polytopic.models.topclus_network import TopClusNetwork, sharpened_target
-from polytopic.models.topclus_tokens import (TokenTable, cosine_topic_word, initial_topics, pos_tagger,
-                                             posterior_topic_word, word_sums)
+from polytopic.models.topclus_tokens import (
+    TokenTable,
+    cosine_topic_word,
+    initial_topics,
+    pos_tagger,
+    posterior_topic_word,
+    word_sums,
+)
 from polytopic.models.training import batch_order
 from polytopic.models.views import View
 from polytopic.params import Anything, Interval, OneOf, Sizes
@@ -222,7 +228,7 @@ class TopClus(TopicModel):
             yield part, network.latent(vectors[rows[part]].to(device).float())
 
     def _pretrain(self, network: TopClusNetwork, tokens: TokenTable, rng, device) -> None:
-        """f and g on L_pre over all tokens (Algorithm 1's first line; trainer.py ``pretrain``)."""
+        """F and g on L_pre over all tokens (Algorithm 1's first line; trainer.py ``pretrain``)."""
         optimizer = torch.optim.Adam(list(network.f.parameters()) + list(network.g.parameters()),
                                      lr=self.learning_rate)
         started = time.perf_counter()
@@ -342,7 +348,8 @@ class TopClus(TopicModel):
     def _document_representations(self, view: View) -> np.ndarray:
         encoder = self._token_encoder()
         if encoder.identity != self.encoder_identity_:
-            raise EncoderError(f"this TopClus was fitted on token vectors of another encoder ({self.encoder_identity_}); "
+            raise EncoderError("this TopClus was fitted on token vectors of another encoder "
+                               f"({self.encoder_identity_}); "
                                f"{encoder.name!r} gives {encoder.identity}")
         tokens = self._tokens(view.items, self.vocabularies_[view.name], fallback=True)[0]
         out = []

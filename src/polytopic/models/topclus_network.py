@@ -61,11 +61,11 @@ class TopClusNetwork(nn.Module):
         self.topics = nn.Parameter(F.normalize(torch.randn(n_topics, latent_size), dim=1))
 
     def latent(self, h: torch.Tensor) -> torch.Tensor:
-        """z = f(h) on the unit sphere, shape (n, r')."""
+        """Z = f(h) on the unit sphere, shape (n, r')."""
         return F.normalize(self.f(h), dim=1)
 
     def log_posterior(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(t_k | z) = log softmax_k(κ cos(z, t_k)) (§3.3, uniform topic prior), shape (n, K)."""
+        """Log p(t_k | z) = log softmax_k(κ cos(z, t_k)) (§3.3, uniform topic prior), shape (n, K)."""
         return F.log_softmax(self.kappa * z @ F.normalize(self.topics, dim=1).T, dim=1)
 
     def pool(self, h: torch.Tensor, document: torch.Tensor, n_documents: int) -> torch.Tensor:

@@ -28,7 +28,7 @@ def require_report(module: str):
 
 
 def plotly():
-    """plotly's graph objects."""
+    """Plotly's graph objects."""
     return require_report("plotly.graph_objects")
 
 
