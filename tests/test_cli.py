@@ -44,6 +44,18 @@ def test_fit_writes_a_complete_run(run_dir, corpus_file):
     assert {"polytopic", "python", "numpy", "torch"} <= set(run["versions"])
 
 
+def test_run_json_records_each_stage(run_dir):
+    """Where a fit's time and memory went: each stage in the order it ran, with what it
+    handled; the peak RSS only rises (it is the process's peak so far)."""
+    stages = json.loads((run_dir / "run.json").read_text())["stages"]
+    assert list(stages) == ["read", "vocabulary", "train", "write"]  # prodlda encodes nothing
+    assert stages["read"]["items"] == stages["vocabulary"]["items"] == stages["train"]["items"] == 400
+    assert all(stage["seconds"] >= 0 for stage in stages.values())
+    assert stages["train"]["items_per_second"] == pytest.approx(400 / stages["train"]["seconds"], rel=0.01)
+    peaks = [stage["peak_rss_mb"] for stage in stages.values()]
+    assert peaks == sorted(peaks) and peaks[0] > 10
+
+
 def test_topics_prints_one_topic_a_line(run_dir):
     result = CliRunner().invoke(main, ["topics", str(run_dir), "--top-n", "4"])
     lines = result.output.strip().splitlines()

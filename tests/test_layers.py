@@ -12,9 +12,10 @@ import polytopic
 PACKAGE = Path(polytopic.__file__).parent
 #: The layers, lowest first: a module may import its own layer's modules and lower ones.
 LAYERS = (
-    ("errors", "version", "params", "persistence", "corpus", "preprocessing", "datasets", "encoders", "metrics"),
+    ("errors", "version", "params", "persistence", "stages", "corpus", "preprocessing", "datasets", "encoders",
+     "metrics"),
     ("models",),
-    ("runs", "typical"),
+    ("runs", "typical", "doc_topic"),
     ("evaluation", "finetuning"),
     ("sweep", "report"),
     ("cli",),

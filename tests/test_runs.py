@@ -126,3 +126,19 @@ def test_reading_options_are_recorded(tmp_path):
                "image_field": "icon"}
     write_run(tmp_path, TwoLanguageModel(), corpus="apps.jsonl", n_documents=7, fit_seconds=1.0, read_options=options)
     assert read_run(tmp_path)["read_options"] == options
+
+
+def test_a_stage_entered_again_adds_up():
+    """One stage per view: a model with two languages builds two vocabularies."""
+    from polytopic.stages import Stages
+
+    stages = Stages()
+    with stages.stage("vocabulary", 3):
+        pass
+    with stages.stage("vocabulary") as again:
+        again.items = 4
+    with stages.stage("write"):
+        pass
+    record = stages.as_dict()
+    assert list(record) == ["vocabulary", "write"] and record["vocabulary"]["items"] == 7
+    assert "items" not in record["write"] and record["write"]["peak_rss_mb"] >= record["vocabulary"]["peak_rss_mb"]

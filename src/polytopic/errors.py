@@ -42,6 +42,11 @@ class ViewError(CorpusError):
     cannot transfer to, images for a text-only model, or an unknown ``{view: array}`` key."""
 
 
+class OutputError(PolytopicError, OSError):
+    """An output file cannot be written (no space left, no permission); what was begun is
+    removed, so no file is left that looks complete."""
+
+
 class DependencyError(PolytopicError, ImportError):
     """An optional dependency a feature needs is not installed; the message names the
     extra (``pip install "polytopic[report]"``) that installs it."""

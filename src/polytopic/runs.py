@@ -3,7 +3,7 @@
 A run is a saved model (``config.json``, ``vocabulary.json``, ``model.safetensors``) plus
 
 - ``run.json``: how it was made (corpus and how it was read, model, options, fit time,
-  languages, versions);
+  languages, the time, rate and peak memory of each stage, versions);
 - ``topic_word.safetensors``: the topic-word matrix of each language the model learned,
   float32 (n_topics, vocabulary size), so that reading topics needs neither torch nor
   the model's class;
@@ -40,6 +40,7 @@ from polytopic.errors import ModelFileError, ParameterError, ViewError
 from polytopic.models.files import CONFIG_FILE, VOCABULARY_FILE
 from polytopic.models.ranking import top_words
 from polytopic.persistence import atomic_directory, atomic_file, read_arrays, read_json, write_arrays, write_json
+from polytopic.stages import Stages
 from polytopic.version import __version__
 
 RUN_FILE = "run.json"
@@ -65,7 +66,8 @@ def topics_file(language: str | None = None) -> str:
 
 
 def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seconds: float,
-              read_options: dict | None = None, training_corpus=None, embeddings=None) -> None:
+              read_options: dict | None = None, training_corpus=None, embeddings=None,
+              stages: Stages | None = None) -> None:
     """Write a fitted ``model`` and how it was fitted into the existing ``directory``.
 
     Parameters
@@ -89,17 +91,28 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
         :data:`TYPICAL_TOP_N` most typical images of it are written to
         ``typical-images.json`` (their vectors come from the model's image encoder, or
         from ``embeddings``, the vectors the model was fitted with).
+    stages : Stages, optional
+        The stages before the fit (reading the corpus); recorded under ``stages`` in
+        run.json with the model's ``fit_stages_`` and the writing of these files.
     """
+    stages = Stages() if stages is None else stages
+    stages.update(getattr(model, "fit_stages_", Stages()).stages)
+    with stages.stage("write"):
+        _write_model_files(directory, model, training_corpus, embeddings)
+    write_json(directory / RUN_FILE, {
+        "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
+        "model": model.name, "n_topics": model.n_topics_, "options": model.saved_params(),
+        "language": model.language_, "languages": list(model.languages_), "n_documents": n_documents,
+        "fit_seconds": round(fit_seconds, 3), "stages": stages.as_dict(), "versions": library_versions(),
+    })
+
+
+def _write_model_files(directory: Path, model, training_corpus, embeddings) -> None:
+    """The saved model, its topic-word matrices, topics files and typical images."""
     model.write(directory)
     languages = tuple(model.languages_)
     matrices = {lang: np.asarray(model.topic_word(language=lang), dtype=np.float32) for lang in languages}
     write_arrays(directory / TOPIC_WORD_FILE, matrices)
-    write_json(directory / RUN_FILE, {
-        "corpus": corpus, **({"read_options": dict(read_options)} if read_options is not None else {}),
-        "model": model.name, "n_topics": model.n_topics_, "options": model.saved_params(),
-        "language": model.language_, "languages": list(languages), "n_documents": n_documents,
-        "fit_seconds": round(fit_seconds, 3), "versions": library_versions(),
-    })
     primary = model.language_
     _write_topics(directory / topics_file(), matrices[primary], model.vocabularies_[primary].words)
     if len(languages) > 1:
@@ -112,7 +125,7 @@ def write_run(directory: Path, model, *, corpus: str, n_documents: int, fit_seco
 
 
 def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options: dict | None = None,
-            overwrite: bool = False, corpora=None) -> Run:
+            overwrite: bool = False, corpora=None, stages: Stages | None = None) -> Run:
     """Fit ``model`` on ``corpus`` into the run directory ``out``, as ``polytopic fit`` does.
 
     ``out`` is written in a temporary directory beside it (:func:`write_run`, with ``corpus``
@@ -128,6 +141,8 @@ def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options:
         :func:`~polytopic.datasets.read_corpus`), which run.json records.
     corpora : CorpusCache, optional
         Where the returned run finds ``corpus`` (a new one by default).
+    stages : Stages, optional
+        The stages that came before (reading ``corpus``), for run.json.
 
     Returns
     -------
@@ -140,7 +155,7 @@ def fit_run(model, corpus, out: str | Path, *, source: str | Path, read_options:
         model.fit(corpus)
         seconds = time.perf_counter() - started
         write_run(tmp, model, corpus=str(source), n_documents=len(corpus), fit_seconds=seconds,
-                  read_options=read_options, training_corpus=corpus)
+                  read_options=read_options, training_corpus=corpus, stages=stages)
     run = Run(out, read_json(Path(out) / RUN_FILE), model=model, corpora=corpora)
     run.corpora.add(source, corpus, **(read_options or {}))
     return run

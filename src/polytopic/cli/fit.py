@@ -25,15 +25,18 @@ from polytopic.cli.options import (
 )
 from polytopic.models.registry import model_class
 from polytopic.runs import fit_run
+from polytopic.stages import Stages
 
 DEFAULT_TOPICS = 50
 
 
-def fit_into_run(model, corpus, out: Path, overwrite: bool, source: Path, read_options: dict) -> None:
+def fit_into_run(model, corpus, out: Path, overwrite: bool, source: Path, read_options: dict,
+                 stages: Stages | None = None) -> None:
     """Fit ``model`` on ``corpus`` (read from ``source`` with ``read_options``, the CLI's
     names) into the run directory ``out``, which appears only if the fit succeeds (see
     :func:`polytopic.runs.fit_run`)."""
-    run = fit_run(model, corpus, out, source=source, read_options=read_kwargs(**read_options), overwrite=overwrite)
+    run = fit_run(model, corpus, out, source=source, read_options=read_kwargs(**read_options), overwrite=overwrite,
+                  stages=stages)
     logger.info("fitted %s with %d topics on %d documents in %.1f s -> %s",
                 model.name, model.n_topics_, len(corpus), run.info["fit_seconds"], out)
 
@@ -75,5 +78,8 @@ def fit(corpus_path, model_name, topics, out, language, languages, encoder, imag
     if options.get("images") and not read_options["image_field"]:
         raise click.BadParameter("needs --image-field FIELD, the field holding each item's image path",
                                  param_hint="--images")
-    corpus = read_corpus_file(corpus_path, **read_options)
-    fit_into_run(model_cls(**options), corpus, out, overwrite, corpus_path, read_options=read_options)
+    stages = Stages()
+    with stages.stage("read") as read:
+        corpus = read_corpus_file(corpus_path, **read_options)
+        read.items = len(corpus)
+    fit_into_run(model_cls(**options), corpus, out, overwrite, corpus_path, read_options=read_options, stages=stages)

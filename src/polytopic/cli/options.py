@@ -15,9 +15,10 @@ from pathlib import Path
 
 import click
 
+from polytopic.doc_topic import FORMATS
 from polytopic.models.registry import MODEL_TABLE, model_descriptions
 
-OUTPUT_FORMATS = (".npy", ".csv", ".tsv", ".jsonl")
+OUTPUT_FORMATS = FORMATS  # of transform --output
 _QUIET = "polytopic.quiet"
 logger = logging.getLogger("polytopic.cli")
 

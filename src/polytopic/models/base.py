@@ -36,6 +36,7 @@ from polytopic.models.ranking import top_words
 from polytopic.models.views import IMAGE, View, checked_vectors, embeddings_by_view, fit_bag_of_words, view_items
 from polytopic.params import Anything, Interval, OneOf, Optional, validate
 from polytopic.persistence import atomic_directory, write_arrays, write_json
+from polytopic.stages import Stages
 from polytopic.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -202,8 +203,10 @@ class TopicModel(ABC):
         """Learn topics from ``corpus`` (a Corpus of aligned items, or a list of texts).
 
         Sets ``seed_`` (``seed``, or with ``seed=None`` one drawn for this fit: the value
-        that repeats it) and ``n_topics_`` (the number of topics learned) beside each
-        model's own learned attributes; parameters are left as they were given.
+        that repeats it), ``n_topics_`` (the number of topics learned) and ``fit_stages_``
+        (time, items and peak memory of the vocabulary, encoding and training stages,
+        :class:`~polytopic.stages.Stages`) beside each model's own learned attributes;
+        parameters are left as they were given.
 
         Parameters
         ----------
@@ -220,10 +223,12 @@ class TopicModel(ABC):
         self._validate_params()
         corpus = as_corpus(corpus, self._first_language())
         self.seed_ = fresh_seed() if self.seed is None else self.seed
+        self.fit_stages_ = Stages()
         self._prepare_fit()
         views = self._fit_views(corpus, embeddings)
         with seeded(self.seed_, getattr(self, "device", None)) as (rng, device):
-            self._fit(views, rng, device)
+            with self.fit_stages_.stage("train", len(corpus)):
+                self._fit(views, rng, device)
         self._record(views, tuple(name for name in views if name != IMAGE), tuple(views))
         return self
 
@@ -247,10 +252,12 @@ class TopicModel(ABC):
         ``encoder``, default the view's own; ``dimension``: the size they must have)."""
         view = self._build_view(corpus, name)
         if not view.is_image:
-            fit_bag_of_words(view, n_topics=self.n_topics_, vocabulary_size=self.vocabulary_size,
-                             min_df=self.min_df, min_count=self.min_count)
+            with self.fit_stages_.stage("vocabulary", len(view)):
+                fit_bag_of_words(view, n_topics=self.n_topics_, vocabulary_size=self.vocabulary_size,
+                                 min_df=self.min_df, min_count=self.min_count)
         if self.reads_vectors or view.is_image:
-            view.vectors = self._vectors(view, given, dimension, encoder)
+            with self.fit_stages_.stage("encode" if given is None else "check vectors", len(view)):
+                view.vectors = self._vectors(view, given, dimension, encoder)
         return view
 
     def _record(self, views: dict[str, View], languages: tuple[str, ...], names: tuple[str, ...]) -> None:
