@@ -62,3 +62,10 @@ def test_too_many_topics_for_the_vocabulary(planted):
         LDA(n_topics=20, min_df=1, progress=False).fit(planted(TOPICS, 10, doc_length=12).corpus)
     with pytest.raises(ParameterError, match="usable 'en' documents"):
         LDA(n_topics=5, min_df=1, progress=False).fit(["apple banana cherry grape melon kiwi"] * 3)
+
+
+def test_a_corpus_beyond_the_limit_is_refused_before_any_counting(english_corpus, monkeypatch):
+    monkeypatch.setattr(LDA, "max_documents", 399)
+    monkeypatch.setattr("polytopic.models.base.fit_bag_of_words", None)  # counting would fail
+    with pytest.raises(ParameterError, match="at most 399 documents.*this corpus has 400.*partial_fit.*clustering"):
+        LDA(n_topics=4, progress=False).fit(english_corpus)

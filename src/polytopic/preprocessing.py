@@ -145,19 +145,33 @@ def _token_columns(token_lists: Sequence[Sequence[str]], index: dict[str, int],
     return np.asarray(columns, dtype=np.int64), indptr
 
 
-def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | None = None):
+def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int] | None = None, *,
+                 grow: bool | None = None):
     """Document-term counts as CSR (float32) and the word index used.
 
-    With ``index`` None a new index is grown from the tokens (first-seen order);
-    otherwise tokens outside ``index`` are ignored.
+    With ``index`` None a new index is grown from the tokens (first-seen order); with
+    ``grow`` an existing ``index`` grows too; otherwise tokens outside ``index`` are
+    ignored. The matrix has a column per word of the index.
     """
-    grow = index is None
-    index = {} if grow else index
+    grow = index is None if grow is None else grow
+    index = {} if index is None else index
     cols, indptr = _token_columns(token_lists, index, grow)
     data = np.ones(len(cols), dtype=np.float32)
     matrix = sp.csr_matrix((data, cols, indptr), shape=(len(token_lists), len(index)))
     matrix.sum_duplicates()  # merges repeated tokens into counts, sorts indices
     return matrix, index
+
+
+#: Texts tokenised at a time when counting: the token lists of one chunk are held, not
+#: the corpus's, so counting takes memory for its result and one chunk.
+COUNT_CHUNK = 20_000
+
+
+def _chunked_counts(texts: Sequence[str], tokenizer: Tokenizer, index: dict[str, int], grow: bool):
+    """:func:`count_matrix` of each :data:`COUNT_CHUNK` texts in turn, over ``index``
+    (grown across chunks with ``grow``)."""
+    for start in range(0, len(texts), COUNT_CHUNK):
+        yield count_matrix(tokenizer.tokenize_many(texts[start:start + COUNT_CHUNK]), index, grow=grow)[0]
 
 
 @dataclass(frozen=True)
@@ -212,16 +226,20 @@ class Vocabulary:
             raise ParameterError(f"min_df must be >= 1, got {min_df}")
         if not 0.0 < max_df <= 1.0:
             raise ParameterError(f"max_df must be in (0, 1], got {max_df}")
-        counts, index = count_matrix(tokenizer.tokenize_many(texts))
+        index: dict[str, int] = {}
+        term_freq, doc_freq, n_docs = np.zeros(0), np.zeros(0, dtype=np.int64), 0
+        for counts in _chunked_counts(texts, tokenizer, index, grow=True):
+            grown = len(index) - term_freq.size
+            term_freq = np.pad(term_freq, (0, grown)) + np.asarray(counts.sum(axis=0)).ravel()
+            doc_freq = np.pad(doc_freq, (0, grown)) + np.bincount(counts.indices, minlength=len(index))
+            n_docs += counts.shape[0]
         words = np.array(sorted(index, key=index.__getitem__), dtype=object)
-        term_freq = np.asarray(counts.sum(axis=0)).ravel()
-        doc_freq = np.bincount(counts.indices, minlength=len(words))
-        keep = (doc_freq >= min_df) & (doc_freq <= max_df * counts.shape[0])
+        keep = (doc_freq >= min_df) & (doc_freq <= max_df * n_docs)
         candidates = np.flatnonzero(keep)
         if len(candidates) == 0:
             raise CorpusError(
                 f"no word of language {tokenizer.language!r} occurs in >= {min_df} documents "
-                f"(of {counts.shape[0]}) after stopword removal: the corpus is too small or "
+                f"(of {n_docs}) after stopword removal: the corpus is too small or "
                 "empty; lower min_df or add documents."
             )
         if len(candidates) < size:
@@ -235,7 +253,8 @@ class Vocabulary:
 
     def bag_of_words(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts of this vocabulary's words in each text, shape (n_texts, len(self))."""
-        matrix, _ = count_matrix(self.tokenizer.tokenize_many(texts), self._index)
+        chunks = list(_chunked_counts(texts, self.tokenizer, self._index, grow=False))
+        matrix = sp.vstack(chunks, format="csr") if chunks else sp.csr_matrix((0, len(self.words)), dtype=np.float32)
         matrix.resize((len(texts), len(self.words)))
         return matrix
 

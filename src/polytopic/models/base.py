@@ -42,7 +42,6 @@ from polytopic.version import __version__
 logger = logging.getLogger(__name__)
 
 
-
 def as_corpus(documents, language: str | None = None) -> Corpus:
     """Accept a :class:`Corpus` or a plain list of texts (in ``language``, default en)."""
     if isinstance(documents, Corpus):
@@ -119,6 +118,9 @@ class TopicModel(ABC):
     takes_teacher: ClassVar[bool] = False
     #: Words seen fewer times are dropped from the vocabulary (TopClus: 5).
     min_count: int = 1
+    #: The largest corpus ``fit`` takes (None: any), for a model that holds the whole
+    #: corpus in memory as it trains and would take hours beyond it.
+    max_documents: ClassVar[int | None] = None
 
     # -- parameters ---------------------------------------------------------------
     @classmethod
@@ -220,17 +222,30 @@ class TopicModel(ABC):
         vocabulary word left after preprocessing are left out of their language's
         training (counted in ``n_dropped_``).
         """
-        self._validate_params()
-        corpus = as_corpus(corpus, self._first_language())
-        self.seed_ = fresh_seed() if self.seed is None else self.seed
-        self.fit_stages_ = Stages()
-        self._prepare_fit()
-        views = self._fit_views(corpus, embeddings)
+        corpus, views = self._start_fit(corpus, embeddings)
         with seeded(self.seed_, getattr(self, "device", None)) as (rng, device):
             with self.fit_stages_.stage("train", len(corpus)):
                 self._fit(views, rng, device)
         self._record(views, tuple(name for name in views if name != IMAGE), tuple(views))
         return self
+
+    def _start_fit(self, corpus, embeddings) -> tuple[Corpus, dict[str, View]]:
+        """What every fit does before training: validate the parameters, settle ``seed_``
+        and :meth:`_prepare_fit`, and build the views with their inputs."""
+        self._validate_params()
+        corpus = as_corpus(corpus, self._first_language())
+        if self.max_documents is not None and len(corpus) > self.max_documents:
+            from polytopic.models.registry import MODEL_TABLE, model_class
+
+            streaming = sorted(name for name in MODEL_TABLE if hasattr(model_class(name), "partial_fit"))
+            raise ParameterError(
+                f"{type(self).__name__} takes at most {self.max_documents:,} documents (it holds the corpus in "
+                f"memory and trains on all of it at once); this corpus has {len(corpus):,}. Fit a sample, or a "
+                f"model that also learns in chunks (partial_fit): {', '.join(streaming)}")
+        self.seed_ = fresh_seed() if self.seed is None else self.seed
+        self.fit_stages_ = Stages()
+        self._prepare_fit()
+        return corpus, self._fit_views(corpus, embeddings)
 
     def _prepare_fit(self) -> None:
         """Settle what the parameters name before the corpus is read: the number of topics
@@ -335,10 +350,16 @@ class TopicModel(ABC):
         model needs (bag of words over its vocabulary, vectors)."""
         view_name = self.transform_view(language, images)
         corpus = as_corpus(documents, None if images else view_name)
+        return self._known_view(corpus, view_name, embeddings, counted=self.transform_reads_bow)
+
+    def _known_view(self, corpus: Corpus, view_name: str, embeddings, counted: bool) -> View:
+        """View ``view_name`` of ``corpus`` read as the fitted model reads new documents:
+        counted over the model's vocabulary of that view (``counted``, text views), with
+        the vectors the model reads (``embeddings``, else its encoder's)."""
         view = self._build_view(corpus, view_name)
         known = self.views_ if view_name in self.views_ else (*self.views_, view_name)
         given = embeddings_by_view(embeddings, known, view_name).get(view_name)
-        if not view.is_image and self.transform_reads_bow:
+        if not view.is_image and counted:
             view.vocabulary = self.vocabularies_[view_name]
             view.counts = view.vocabulary.bag_of_words(view.items)
         if self.reads_vectors or view.is_image:
@@ -444,6 +465,48 @@ class TopicModel(ABC):
         return model
 
 
+class PartialFitMixin:
+    """``partial_fit``: learning a corpus one chunk at a time, for corpora that do not fit
+    in memory at once (scikit-learn's incremental contract: the presence of the method
+    says the model has it).
+
+    The first call on a model not fitted yet settles what :meth:`TopicModel.fit` settles,
+    the vocabulary included, from that first chunk: it should be a fair sample of the
+    corpus (a file in date order is not one). Later calls count their texts over that
+    vocabulary, so words it lacks are not learned. A model fitted by ``fit``, or loaded,
+    continues from what it learned; ``fit`` starts over. A model implements
+    ``_partial_fit(views, rng, device)``.
+    """
+
+    def fit(self, corpus, *, embeddings=None):
+        super().fit(corpus, embeddings=embeddings)
+        self.n_chunks_ = 1
+        return self
+
+    def partial_fit(self, corpus, *, embeddings=None):
+        """Learn from one more chunk of documents (a Corpus or a list of texts; ``embeddings``
+        as for :meth:`TopicModel.fit`). Sets ``n_chunks_``, the chunks learned so far."""
+        if not self.is_fitted:
+            corpus, views = self._start_fit(corpus, embeddings)
+            self.n_chunks_ = 0
+        else:
+            corpus = as_corpus(corpus, self.language_)
+            self.__dict__.setdefault("fit_stages_", Stages())
+            with self.fit_stages_.stage("count and encode", len(corpus)):
+                views = {name: self._known_view(corpus, name, embeddings, counted=True) for name in self.views_}
+            for view in views.values():
+                if view.counts is not None:
+                    view.keep = np.flatnonzero(view.counts.getnnz(axis=1) > 0)
+        chunk = getattr(self, "n_chunks_", 1)
+        with seeded((self.seed_, chunk), getattr(self, "device", None)) as (rng, device):
+            with self.fit_stages_.stage("train", len(corpus)):
+                self._partial_fit(views, rng, device)
+        if chunk == 0:
+            self._record(views, tuple(name for name in views if name != IMAGE), tuple(views))
+        self.n_chunks_ = chunk + 1
+        return self
+
+
 def _warn_uncovered(encoder, language: str) -> None:
     """Warn when ``encoder`` declares the languages it was trained on and ``language`` is
     not one of them: its vectors of those texts carry little of their meaning."""
@@ -460,9 +523,10 @@ def fresh_seed() -> int:
 
 
 @contextlib.contextmanager
-def seeded(seed: int, device: str | None):
-    """A numpy generator from ``seed``, torch's global generator seeded from it (and
-    restored afterwards), and the device resolved (default: CUDA when available)."""
+def seeded(seed: int | tuple[int, ...], device: str | None):
+    """A numpy generator from ``seed`` (an int, or a tuple such as (seed, chunk)), torch's
+    global generator seeded from it (and restored afterwards), and the device resolved
+    (default: CUDA when available)."""
     import torch
 
     rng = np.random.default_rng(seed)

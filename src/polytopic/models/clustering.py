@@ -52,7 +52,7 @@ from scipy.special import log_softmax, softmax
 
 from polytopic.encoders import Encoder
 from polytopic.errors import ParameterError, require
-from polytopic.models.base import CORPUS_PARAMETERS, RUN_PARAMETERS, TopicModel
+from polytopic.models.base import CORPUS_PARAMETERS, RUN_PARAMETERS, PartialFitMixin, TopicModel
 from polytopic.models.views import View
 from polytopic.params import Anything, Interval, OneOf
 from polytopic.preprocessing import DEFAULT_VOCABULARY_SIZE
@@ -72,8 +72,13 @@ def class_tfidf(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np
     -------
     ndarray, shape (n_classes, V)
     """
-    tf = _class_sums(counts, labels, n_classes)
-    average_words = tf.sum() / n_classes
+    return tfidf_of_class_counts(class_sums(counts, labels, n_classes))
+
+
+def tfidf_of_class_counts(tf: np.ndarray) -> np.ndarray:
+    """c-TF-IDF from each class's summed word counts ``tf`` (n_classes, V): what
+    :func:`class_tfidf` computes, from statistics that add up over chunks of a corpus."""
+    average_words = tf.sum() / tf.shape[0]
     frequency = tf.sum(0)
     return _normalised_rows(tf * np.log1p(average_words / np.maximum(frequency, 1e-12)))
 
@@ -83,20 +88,32 @@ def word_cluster_association(counts: sp.csr_matrix, labels: np.ndarray, n_classe
     document's cluster, times the number of the cluster's documents that contain the
     word, rows normalised to sum to 1. Takes and returns what :func:`class_tfidf` does.
     """
-    n_docs = labels.size
     present = (counts > 0).astype(np.float64)
-    joint = _class_sums(present, labels, n_classes)  # documents of cluster c containing w
-    p_word = np.asarray(present.sum(0)).ravel() / n_docs
-    p_cluster = np.bincount(labels, minlength=n_classes)[:, None] / n_docs
+    return association_of_class_documents(class_sums(present, labels, n_classes),
+                                          np.bincount(labels, minlength=n_classes))
+
+
+def association_of_class_documents(joint: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`word_cluster_association` from ``joint`` (n_classes, V), the number of each
+    class's documents that contain each word, and ``sizes`` (n_classes,), the documents
+    per class: statistics that add up over chunks of a corpus."""
+    n_docs = sizes.sum()
+    p_word = joint.sum(0) / n_docs
+    p_cluster = sizes[:, None] / n_docs
     p_joint = np.maximum(joint / n_docs, 1e-300)
     npmi = np.log(p_joint / np.maximum(p_cluster * p_word, 1e-300)) / -np.log(p_joint)
     return _normalised_rows(np.where(joint > 0, np.maximum(npmi, 0.0), 0.0) * joint)
 
 
-def _class_sums(counts: sp.csr_matrix, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Rows of ``counts`` summed per class, dense, shape (n_classes, V)."""
-    member = sp.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))), shape=(n_classes, labels.size))
-    return np.asarray((member @ counts).todense(), dtype=np.float64)
+def class_sums(rows, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows of ``rows`` (sparse or dense, shape (n, V)) summed per class, dense, shape
+    (n_classes, V): float32 for dense float32 rows (vectors), float64 otherwise (counts,
+    exact to 2^53)."""
+    dtype = np.float64 if sp.issparse(rows) or rows.dtype != np.float32 else np.float32
+    member = sp.csr_matrix((np.ones(labels.size, dtype=dtype), (labels, np.arange(labels.size))),
+                           shape=(n_classes, labels.size))
+    summed = member @ rows
+    return np.asarray(summed.todense() if sp.issparse(summed) else summed, dtype=dtype)
 
 
 def _normalised_rows(weights: np.ndarray) -> np.ndarray:
@@ -180,10 +197,32 @@ def head_and_tail(weights: np.ndarray, n_shared: int, n_exclusive: int) -> np.nd
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Rows scaled to unit length, in ``x``'s float type (float32 vectors stay float32)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12).astype(x.dtype)
 
 
-class ClusteringTopics(TopicModel):
+#: K-means with ``kmeans="sampled"`` (``"auto"`` above this many documents) restarts on a
+#: random sample of this many documents, then refines the best restart on all of them,
+#: a few Lloyd iterations at a time (``benchmarks/results/clustering-kmeans-scale.md``:
+#: as coherent as Lloyd on every document, which grows faster than the corpus; minibatch
+#: K-means is faster but less coherent).
+KMEANS_SAMPLE = 50_000
+_RESTARTS = 10
+_REFINE_ITERATIONS = 10
+#: The softmax scale of ``transform`` is fitted on at most this many training documents.
+_SCALE_SAMPLE = 50_000
+
+
+def fitted_scale(similarity: np.ndarray, labels: np.ndarray) -> float:
+    """The s maximising the mean log p(label | document) under p ∝ exp(s · similarity),
+    for similarities ``similarity`` (n, K) to the K centroids."""
+    rows = np.arange(len(labels))
+    result = minimize_scalar(lambda s: -log_softmax(s * similarity, axis=1)[rows, labels].mean(),
+                             bounds=(1e-3, 1e3), method="bounded")
+    return float(result.x)
+
+
+class ClusteringTopics(PartialFitMixin, TopicModel):
     """BERTopic-style: embed, reduce, cluster (K-means or HDBSCAN), weigh each cluster's words.
 
     Parameters
@@ -195,6 +234,10 @@ class ClusteringTopics(TopicModel):
     n_components : int
         Reduced dimension (BERTopic: 5).
     clustering : {"kmeans", "hdbscan"}
+    kmeans : {"auto", "full", "sampled"}
+        How K-means runs: its 10 restarts on every document, or on a sample of
+        :data:`KMEANS_SAMPLE` documents, the best then refined on every document (so the
+        cost grows linearly in the corpus); ``"auto"`` samples above that size.
     min_cluster_size : int
         HDBSCAN's smallest cluster (BERTopic: 10).
     word_weights : {"ctfidf", "association"}
@@ -207,6 +250,20 @@ class ClusteringTopics(TopicModel):
         ``shared_words + exclusive_words`` (default 17; 0: off).
     language, vocabulary_size, min_df, seed, progress
         As for every model.
+
+    Attributes
+    ----------
+    centroids_ : ndarray, shape (n_topics, dim)
+        Each cluster's mean vector, at unit length.
+    labels_ : ndarray of int, shape (n_docs,)
+        The cluster of each training document.
+    scale_ : float
+        The softmax scale of :meth:`transform`.
+    topic_word_ : ndarray, shape (n_topics, V)
+    cluster_means_, cluster_sizes_, class_counts_, class_documents_ : ndarray
+        What :meth:`partial_fit` continues from: each cluster's mean vector and number of
+        documents, its summed word counts and the number of its documents that contain
+        each word.
     """
 
     name = "clustering"
@@ -218,6 +275,7 @@ class ClusteringTopics(TopicModel):
         "reduction": OneOf(("pca", "umap", "none")),
         "n_components": Interval(int, 1),
         "clustering": OneOf(("kmeans", "hdbscan")),
+        "kmeans": OneOf(("auto", "full", "sampled")),
         "min_cluster_size": Interval(int, 2),
         "word_weights": OneOf(("ctfidf", "association")),
         "shared_words": Interval(int, 0),
@@ -227,7 +285,7 @@ class ClusteringTopics(TopicModel):
 
     def __init__(self, n_topics: int = 10, *, encoder: str | Encoder | None = None, language: str | None = None,
                  vocabulary_size: int = DEFAULT_VOCABULARY_SIZE, min_df: int = 2, reduction: str = "none",
-                 n_components: int = 5, clustering: str = "kmeans", min_cluster_size: int = 10,
+                 n_components: int = 5, clustering: str = "kmeans", kmeans: str = "auto", min_cluster_size: int = 10,
                  word_weights: str = "association", shared_words: int = 8, exclusive_words: int = 17,
                  seed: int | None = 0, progress: bool = True):
         self.n_topics = n_topics
@@ -238,6 +296,7 @@ class ClusteringTopics(TopicModel):
         self.reduction = reduction
         self.n_components = n_components
         self.clustering = clustering
+        self.kmeans = kmeans
         self.min_cluster_size = min_cluster_size
         self.word_weights = word_weights
         self.shared_words = shared_words
@@ -259,11 +318,27 @@ class ClusteringTopics(TopicModel):
                             metric="cosine", random_state=self.seed_)
         return reducer.fit_transform(vectors)
 
+    def _kmeans(self, vectors: np.ndarray) -> np.ndarray:
+        """The cluster of each of ``vectors`` by K-means, as ``kmeans`` says: Lloyd's
+        algorithm with :data:`_RESTARTS` restarts on every document (``"full"``), or on a
+        sample of :data:`KMEANS_SAMPLE` followed by :data:`_REFINE_ITERATIONS` Lloyd
+        iterations on every document from the best restart's centres (``"sampled"``)."""
+        from sklearn.cluster import KMeans
+
+        n_docs = len(vectors)
+        if self.kmeans == "full" or (self.kmeans == "auto" and n_docs <= KMEANS_SAMPLE):
+            return KMeans(self.n_topics_, n_init=_RESTARTS, random_state=self.seed_).fit_predict(vectors)
+        rng = np.random.default_rng(self.seed_)
+        sample = np.sort(rng.choice(n_docs, size=min(n_docs, KMEANS_SAMPLE), replace=False))
+        restarts = KMeans(self.n_topics_, n_init=_RESTARTS, random_state=self.seed_).fit(vectors[sample])
+        return KMeans(self.n_topics_, init=restarts.cluster_centers_, n_init=1, max_iter=_REFINE_ITERATIONS,
+                      copy_x=False, random_state=self.seed_).fit_predict(vectors)  # centred in place, restored
+
     def _cluster(self, reduced: np.ndarray) -> np.ndarray:
-        from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
+        from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 
         if self.clustering == "kmeans":
-            return KMeans(self.n_topics_, n_init=10, random_state=self.seed_).fit_predict(reduced)
+            return self._kmeans(reduced)
         labels = HDBSCAN(min_cluster_size=self.min_cluster_size, copy=True).fit_predict(reduced)
         found = np.unique(labels[labels >= 0])
         if found.size < self.n_topics_:
@@ -279,27 +354,72 @@ class ClusteringTopics(TopicModel):
         nearest = np.argmin(((reduced[:, None, :] - topic_centroids[None]) ** 2).sum(-1), axis=1)
         return np.where(labels >= 0, merged[np.searchsorted(found, np.maximum(labels, 0))], nearest)
 
-    def _word_weights(self, counts: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
-        weigh = class_tfidf if self.word_weights == "ctfidf" else word_cluster_association
-        weights = weigh(counts, labels, self.n_topics_)
+    def _word_weights(self) -> np.ndarray:
+        if self.word_weights == "ctfidf":
+            weights = tfidf_of_class_counts(self.class_counts_)
+        else:
+            weights = association_of_class_documents(self.class_documents_, self.cluster_sizes_)
         return head_and_tail(weights, self.shared_words, self.exclusive_words) if self.exclusive_words else weights
+
+    # -- learning from clusters -------------------------------------------------------------------
+    def _start(self, dimension: int, vocabulary_size: int) -> None:
+        """Empty statistics, for a fit or the first :meth:`partial_fit`."""
+        self.cluster_means_ = np.zeros((self.n_topics_, dimension))
+        self.cluster_sizes_ = np.zeros(self.n_topics_, dtype=np.int64)
+        self.class_counts_ = np.zeros((self.n_topics_, vocabulary_size))
+        self.class_documents_ = np.zeros((self.n_topics_, vocabulary_size))
+        self.labels_ = np.zeros(0, dtype=np.int64)
+
+    def _absorb(self, vectors: np.ndarray, counts: sp.csr_matrix, labels: np.ndarray, rng) -> None:
+        """Add documents with their clusters ``labels`` to the statistics (each cluster's
+        mean moves to the mean of all its documents so far, Sculley 2010's per-centre rate
+        1/n), then derive the topics from them: centroids, topic words and the scale
+        fitted on up to :data:`_SCALE_SAMPLE` of these documents."""
+        sizes = np.bincount(labels, minlength=self.n_topics_)
+        total = self.cluster_sizes_ + sizes
+        sums = class_sums(vectors, labels, self.n_topics_).astype(np.float64)
+        grown = total > 0
+        self.cluster_means_[grown] = ((self.cluster_means_ * self.cluster_sizes_[:, None] + sums)[grown]
+                                      / total[grown, None])
+        self.cluster_sizes_ = total
+        self.class_counts_ += class_sums(counts, labels, self.n_topics_)
+        self.class_documents_ += class_sums((counts > 0).astype(np.float64), labels, self.n_topics_)
+        self.labels_ = np.concatenate([self.labels_, labels])
+        self.centroids_ = _unit(self.cluster_means_)
+        self.topic_word_ = self._word_weights()
+        sample = rng.choice(len(labels), size=min(len(labels), _SCALE_SAMPLE), replace=False)
+        self.scale_ = fitted_scale(vectors[sample] @ self.centroids_.T.astype(vectors.dtype), labels[sample])
 
     # -- contract ---------------------------------------------------------------------------
     def _fit(self, views: dict[str, View], rng, device) -> None:
         """Cluster the documents' embeddings and weigh each cluster's vocabulary words
         (``word_weights``, ranked as a shared head and an exclusive tail)."""
         data = self._primary(views)
-        vectors = _unit(data.vectors.astype(np.float64))
-        labels = self._cluster(self._reduce(vectors))
-        sizes = np.bincount(labels, minlength=self.n_topics_)
-        self.centroids_ = _unit(np.stack([vectors[labels == k].mean(0) if sizes[k] else np.zeros(vectors.shape[1])
-                                          for k in range(self.n_topics_)]))
-        self.topic_word_ = self._word_weights(data.counts, labels)
-        similarity = vectors @ self.centroids_.T
-        result = minimize_scalar(lambda s: -log_softmax(s * similarity, axis=1)[np.arange(len(labels)), labels].mean(),
-                                 bounds=(1e-3, 1e3), method="bounded")
-        self.scale_ = float(result.x)
-        self.labels_ = labels
+        vectors = _unit(np.asarray(data.vectors, dtype=np.float32))
+        self._start(vectors.shape[1], len(data.vocabulary))
+        self._absorb(vectors, data.counts, self._cluster(self._reduce(vectors)), rng)
+
+    def _partial_fit(self, views: dict[str, View], rng, device) -> None:
+        """The first chunk is clustered as :meth:`fit` clusters a corpus; each later one is
+        assigned to the nearest cluster means, which then move to the mean of all their
+        documents so far (online K-means, Sculley 2010), and its word counts join the
+        clusters'."""
+        if self.clustering != "kmeans" or self.reduction != "none":
+            raise ParameterError("partial_fit clusters by K-means on the vectors themselves: use clustering='kmeans' "
+                                 f"and reduction='none' (not {self.clustering!r}, {self.reduction!r}), which need "
+                                 "every document at once")
+        data = self._primary(views)
+        vectors = _unit(np.asarray(data.vectors, dtype=np.float32))
+        if not hasattr(self, "cluster_means_"):
+            if hasattr(self, "centroids_"):
+                raise ParameterError("this clustering model was saved without the statistics partial_fit continues "
+                                     "from (an older file): fit it again to train it further")
+            self._start(vectors.shape[1], len(data.vocabulary))
+            labels = self._cluster(vectors)
+        else:
+            labels = np.argmax(vectors @ self.cluster_means_.T.astype(np.float32)
+                               - 0.5 * (self.cluster_means_ ** 2).sum(1).astype(np.float32), axis=1)
+        self._absorb(vectors, data.counts, labels, rng)
 
     def _transform(self, view: View) -> np.ndarray:
         """p(topic | document) ∝ exp(s · cos(x, c_k)), shape (n_texts, n_topics)."""
@@ -309,13 +429,15 @@ class ClusteringTopics(TopicModel):
     def _topic_word(self, language: str) -> np.ndarray:
         return self.topic_word_
 
+    _ARRAYS = ("centroids", "topic_word", "labels", "cluster_means", "cluster_sizes", "class_counts",
+               "class_documents")
+
     def _state(self):
-        arrays = {"centroids": self.centroids_, "topic_word": self.topic_word_, "labels": self.labels_}
-        return {"scale": self.scale_}, arrays
+        return {"scale": self.scale_}, {name: getattr(self, f"{name}_") for name in self._ARRAYS}
 
     def _restore(self, state, arrays):
         self.scale_ = float(state["scale"])
-        self.centroids_ = arrays["centroids"]
-        self.topic_word_ = arrays["topic_word"]
-        self.labels_ = arrays["labels"]
+        for name in self._ARRAYS:
+            if name in arrays:  # models saved before partial_fit keep only the first three
+                setattr(self, f"{name}_", arrays[name])
         self.embedding_sizes_ = {self.language_: int(self.centroids_.shape[1])}

@@ -24,7 +24,7 @@ ARRAYS_FILE = "model.safetensors"
 #: Parameters added to a model after files of it were written: model -> {name: the value
 #: that reproduces what those files were fitted with} (the new default may differ).
 ADDED_PARAMETERS: dict[str, dict] = {
-    "clustering": {"word_weights": "ctfidf", "shared_words": 0, "exclusive_words": 0},
+    "clustering": {"word_weights": "ctfidf", "shared_words": 0, "exclusive_words": 0, "kmeans": "full"},
 }
 
 

@@ -79,6 +79,10 @@ class PLTM(TopicModel):
     """
 
     name = "pltm"
+    #: Gibbs sampling holds every token of the corpus and sweeps all of them each iteration:
+    #: 22.7 s for 20,000 descriptions at K = 50 (``benchmarks/results/quality-20000docs-K50.md``),
+    #: so about 20 minutes a fit at 10^6 and more beyond, with every token in memory.
+    max_documents = 1_000_000
     multilingual = True
     image_view = False
     reads_vectors = False
