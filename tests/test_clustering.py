@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from polytopic import EncoderError, ParameterError
 from polytopic.models import ClusteringTopics
-from polytopic.models.clustering import (
+from polytopic.models.cluster_words import (
     class_tfidf,
     exclusive_words,
     head_and_tail,
@@ -123,7 +123,7 @@ def test_head_and_tail_ranks_head_then_tail_then_rest(caplog):
                         [0.0, 0.2, 0.0, 0.1, 0.9, 0.5, 0.05]])
     # heads {0, 2} and {4, 5}; three words are left, so each tail shrinks to one word; the
     # log-relative assignment gives word 3 to topic 0 and word 1 to topic 1
-    with caplog.at_level("INFO", logger="polytopic.models.clustering"):
+    with caplog.at_level("INFO", logger="polytopic.models.cluster_words"):
         ranked = head_and_tail(weights, 2, 2)
     assert "each topic gets 1" in caplog.text
     assert list(np.argsort(-ranked[0], kind="stable")[:4]) == [0, 2, 3, 1]
@@ -163,7 +163,7 @@ def test_default_lists_are_a_shared_head_and_an_exclusive_tail(english_corpus, m
 
 
 def test_exclusive_tail_shrinks_to_the_words_left(english_corpus, minilm_embeddings, caplog):
-    with caplog.at_level("INFO", logger="polytopic.models.clustering"):
+    with caplog.at_level("INFO", logger="polytopic.models.cluster_words"):
         model = ClusteringTopics(n_topics=8, exclusive_words=1000, progress=False).fit(english_corpus,
                                                                                         embeddings=minilm_embeddings)
     assert "each topic gets" in caplog.text
