@@ -13,7 +13,7 @@ PACKAGE = Path(polytopic.__file__).parent
 #: The layers, lowest first: a module may import its own layer's modules and lower ones.
 LAYERS = (
     ("errors", "version", "params", "persistence", "stages", "corpus", "preprocessing", "datasets", "encoders",
-     "metrics"),
+     "engine", "metrics"),
     ("models",),
     ("runs", "typical", "doc_topic"),
     ("evaluation", "finetuning"),

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
+from polytopic.cli.encode import encode_corpus
 from polytopic.cli.options import (
     corpus_options,
     encoder_option,
+    engine_from,
+    engine_options,
     epochs_option,
     logger,
     model_help,
@@ -63,10 +66,11 @@ def fit_into_run(model, corpus, out: Path, overwrite: bool, source: Path, read_o
 @click.option("--seed", type=int, default=None, help="Random seed (default 0).")
 @params_option("Any other hyperparameter (repeatable; VALUE is read as JSON where it parses).")
 @overwrite_option("Replace an existing run directory.")
+@engine_options
 @quiet_option
 @corpus_options
 def fit(corpus_path, model_name, topics, out, language, languages, encoder, image_encoder, teacher, images, epochs,
-        vocabulary_size, seed, params, overwrite, **read_options):
+        vocabulary_size, seed, params, overwrite, engine_name, address, workers, gpus_per_worker, **read_options):
     """Fit a topic model on CORPUS (.jsonl[.gz], .csv or a folder of .txt files)."""
     model_cls = model_class(model_name)
     chosen = {"language": language, "languages": languages, "encoder": encoder, "image_encoder": image_encoder,
@@ -82,4 +86,17 @@ def fit(corpus_path, model_name, topics, out, language, languages, encoder, imag
     with stages.stage("read") as read:
         corpus = read_corpus_file(corpus_path, **read_options)
         read.items = len(corpus)
+    engine = engine_from(engine_name, address, workers, gpus_per_worker)
+    if engine is not None and model_cls.reads_vectors:
+        with stages.stage("encode on the engine", len(corpus)):
+            encode_corpus(corpus, options.get("encoder"), _read_languages(model_cls, options, corpus), engine)
     fit_into_run(model_cls(**options), corpus, out, overwrite, corpus_path, read_options=read_options, stages=stages)
+
+
+def _read_languages(model_cls, options: dict, corpus) -> list[str]:
+    """The languages a fit of ``model_cls`` with ``options`` reads of ``corpus``."""
+    if options.get("languages"):
+        return list(options["languages"])
+    if options.get("language"):
+        return [options["language"]]
+    return list(corpus.languages) if model_cls.multilingual else [corpus.primary_language]

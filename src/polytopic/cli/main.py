@@ -17,6 +17,7 @@ import click
 
 from polytopic.cli.compare import compare
 from polytopic.cli.demo import demo
+from polytopic.cli.encode import encode
 from polytopic.cli.evaluate import evaluate
 from polytopic.cli.finetune import finetune
 from polytopic.cli.fit import fit
@@ -78,5 +79,5 @@ def main():
     """Topic models on pretrained embeddings: fit, inspect, transform, evaluate."""
 
 
-for command in (fit, topics, transform, demo, evaluate, compare, sweep, report, finetune):
+for command in (fit, encode, topics, transform, demo, evaluate, compare, sweep, report, finetune):
     main.add_command(command)

@@ -228,3 +228,36 @@ def params_option(help_text: str):
 def overwrite_option(help_text: str):
     """``--overwrite``: replace an existing output directory."""
     return click.option("--overwrite", is_flag=True, help=help_text)
+
+
+
+ENGINE_OPTIONS = ("engine_name", "address", "workers", "gpus_per_worker")
+
+
+def engine_options(command):
+    """``--engine`` (where texts are encoded: this process, or a Ray cluster) with
+    ``--address``, ``--workers`` and ``--gpus-per-worker``; the command turns them into an
+    engine with :func:`engine_from`."""
+    for option in reversed([
+        click.option("--engine", "engine_name", type=click.Choice(["local", "ray"]), default="local",
+                     help="Where texts are encoded: this process, or a Ray cluster "
+                     "(pip install 'polytopic[ray]'); the vectors land in the same cache."),
+        click.option("--address", default="auto",
+                     help="--engine ray: the cluster (auto: the one `ray start --head` started here, or "
+                     "RAY_ADDRESS; local: a Ray started for this command)."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="--engine ray: encoder workers (default: one per CPU, or per GPU)."),
+        click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0,
+                     help="--engine ray: GPUs each worker reserves."),
+    ]):
+        command = option(command)
+    return command
+
+
+def engine_from(engine_name: str, address: str, workers: int | None, gpus_per_worker: float):
+    """None for ``--engine local``, else the :class:`~polytopic.engine.RayEngine` the options name."""
+    if engine_name == "local":
+        return None
+    from polytopic.engine import RayEngine
+
+    return RayEngine(None if address == "local" else address, workers=workers, gpus_per_worker=gpus_per_worker)

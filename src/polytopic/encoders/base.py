@@ -9,9 +9,11 @@ image file); :class:`~polytopic.encoders.tokens.TokenEncoder` gives one vector p
 
 from __future__ import annotations
 
+import copy
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -87,6 +89,16 @@ class BaseEncoder(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+    def for_worker(self) -> "BaseEncoder":
+        """A copy to send to another process (a Ray worker): no cache and no progress bar
+        (the caller caches what comes back), and none of the weights loaded here, which
+        each copy loads for itself (every ``functools.cached_property`` is dropped)."""
+        worker = copy.copy(self)
+        worker.__dict__ = {key: value for key, value in self.__dict__.items()
+                           if not isinstance(getattr(type(self), key, None), cached_property)}
+        worker.__dict__.update(_cache=None, cache_dir=False, progress=False)
+        return worker
+
 
 def covers(encoder: BaseEncoder, language: str) -> bool:
     """Whether ``encoder`` declares ``language`` (``zh-tw`` counts as ``zh``), or declares none."""
@@ -139,10 +151,12 @@ class Encoder(BaseEncoder):
         """Sort key for batching; subclasses with a tokenizer count tokens instead."""
         return np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], engine=None) -> np.ndarray:
         """Vectors of ``texts``, shape (n_texts, dimension), float32, in input order.
 
         Each distinct text is encoded once; texts already in the cache are read back.
+        ``engine`` (a :class:`~polytopic.engine.RayEngine`) encodes the others on a
+        cluster instead of in this process; either way they are cached as they come.
         """
         if isinstance(texts, str):
             raise EncoderError("encode takes a sequence of texts, not a single string")
@@ -163,8 +177,9 @@ class Encoder(BaseEncoder):
             logger.info("encoding %d %ss with %s (%d from cache)", missing.size, self.modality, self.name, found.sum())
             # Each batch goes to the cache as soon as it is done: an interrupted run
             # keeps what it encoded.
-            for rows, batch in self._batches([unique[i] for i in missing]):
-                vectors[missing[rows]] = batch
+            todo = [unique[i] for i in missing]
+            for rows, batch in self._batches(todo) if engine is None else engine.batches(self, todo):
+                vectors[missing[rows]] = self._checked(batch, len(rows))
                 if cache is not None:
                     cache.put([keys[i] for i in missing[rows]], batch)
         return vectors[np.asarray(inverse, dtype=np.int64)] if texts else vectors
@@ -177,7 +192,7 @@ class Encoder(BaseEncoder):
         with bar:
             for start in range(0, len(texts), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                yield idx, self._checked(self._encode_batch([texts[i] for i in idx]), len(idx))
+                yield idx, self._encode_batch([texts[i] for i in idx])
                 bar.update(len(idx))
 
     def _checked(self, batch: np.ndarray, n: int) -> np.ndarray:
