@@ -86,17 +86,10 @@ def fit(corpus_path, model_name, topics, out, language, languages, encoder, imag
     with stages.stage("read") as read:
         corpus = read_corpus_file(corpus_path, **read_options)
         read.items = len(corpus)
+    model = model_cls(**options)
     engine = engine_from(engine_name, address, workers, gpus_per_worker)
     if engine is not None and model_cls.reads_vectors:
         with stages.stage("encode on the engine", len(corpus)):
-            encode_corpus(corpus, options.get("encoder"), _read_languages(model_cls, options, corpus), engine)
-    fit_into_run(model_cls(**options), corpus, out, overwrite, corpus_path, read_options=read_options, stages=stages)
+            encode_corpus(corpus, options.get("encoder"), model._fit_languages(corpus), engine)
+    fit_into_run(model, corpus, out, overwrite, corpus_path, read_options=read_options, stages=stages)
 
-
-def _read_languages(model_cls, options: dict, corpus) -> list[str]:
-    """The languages a fit of ``model_cls`` with ``options`` reads of ``corpus``."""
-    if options.get("languages"):
-        return list(options["languages"])
-    if options.get("language"):
-        return [options["language"]]
-    return list(corpus.languages) if model_cls.multilingual else [corpus.primary_language]
